@@ -1,0 +1,15 @@
+"""keras-latent: latent-variable generative models in Keras 3.
+
+>>> from keras_latent import AdversarialAutoencoder, priors
+"""
+
+from keras_latent import data, evaluation, layers, losses, plotting, priors
+from keras_latent.layers import Sampling
+from keras_latent.models.aae import (
+    AdversarialAutoencoder,
+    build_decoder,
+    build_discriminator,
+    build_encoder,
+)
+
+__version__ = "0.1.0"

@@ -1,0 +1,337 @@
+"""Datasets: MNIST from local IDX files, other image sets, and `tf.data` pipelines.
+
+Every model in keras-latent trains on images shaped `(N, height, width, channels)`,
+float32 in [0, 1], with integer labels where a model uses them. The helpers here load
+such arrays and turn them into batched `tf.data.Dataset`s; `check_images` and
+`check_labels` are the validation every `fit` runs before any graph is built.
+
+Example:
+
+>>> from keras_latent import data
+>>> (x_train, y_train), (x_test, y_test) = data.load_dataset("digits")
+>>> x_train.shape[1:]
+(28, 28, 1)
+>>> ds = data.make_dataset(x_train, y_train, batch_size=64, seed=0)
+"""
+
+import gzip
+import os
+
+import numpy as np
+import tensorflow as tf
+
+DATA_DIR_VARIABLE = "KERAS_LATENT_DATA_DIR"
+DATASET_NAMES = ("mnist", "fashion_mnist", "digits")
+
+_IDX_STEMS = {
+    "x_train": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
+    "y_train": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte"),
+    "x_test": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
+    "y_test": ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
+}
+# IDX type codes (the third byte of the magic number) and their NumPy dtypes.
+_IDX_DTYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
+
+
+class DatasetUnavailableError(RuntimeError):
+    """Raised when a dataset is neither in a local folder nor downloadable."""
+
+
+def read_idx(path):
+    """Reads one IDX file (gzipped when its name ends in `.gz`) into an array."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number).")
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    ndim = raw[3]
+    shape = tuple(
+        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    )
+    offset = 4 + 4 * ndim
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - offset != expected:
+        raise ValueError(
+            f"{path}: header promises {shape} ({expected} bytes) but "
+            f"{len(raw) - offset} bytes follow."
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=offset).reshape(shape)
+
+
+def _find_idx(data_dir, stems):
+    for stem in stems:
+        for name in (stem + ".gz", stem):
+            path = os.path.join(data_dir, name)
+            if os.path.exists(path):
+                return path
+    return None
+
+
+def load_idx_folder(data_dir):
+    """Reads the four MNIST-layout IDX files from `data_dir`.
+
+    Returns:
+        `(x_train, y_train), (x_test, y_test)`: images float32 in [0, 1] shaped
+        `(N, 28, 28, 1)` and labels int64.
+    """
+    arrays = {}
+    for key, stems in _IDX_STEMS.items():
+        path = _find_idx(data_dir, stems)
+        if path is None:
+            raise DatasetUnavailableError(
+                f"data_dir: {data_dir!r} has no {stems[0]}[.gz] file; expected the "
+                "four MNIST IDX files (train/t10k images and labels)."
+            )
+        arrays[key] = read_idx(path)
+    return (
+        (_to_float_images(arrays["x_train"]), arrays["y_train"].astype("int64")),
+        (_to_float_images(arrays["x_test"]), arrays["y_test"].astype("int64")),
+    )
+
+
+def _to_float_images(x):
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if np.issubdtype(x.dtype, np.integer):
+        return (x / 255.0).astype("float32")
+    return x.astype("float32")
+
+
+def _load_keras_dataset(name, data_dir):
+    data_dir = data_dir or os.environ.get(DATA_DIR_VARIABLE)
+    if data_dir:
+        return load_idx_folder(data_dir)
+    try:
+        module = getattr(__import__("keras").datasets, name)
+        (x_train, y_train), (x_test, y_test) = module.load_data()
+    except Exception as error:  # Keras raises a bare Exception on a failed fetch.
+        raise DatasetUnavailableError(
+            f"{name} could not be loaded: no local folder was given and Keras could "
+            f"not download it ({error}). Pass the folder of IDX files as "
+            f"`data_dir=` (`--data-dir` in the scripts) or set {DATA_DIR_VARIABLE}."
+        ) from error
+    return (
+        (_to_float_images(x_train), y_train.astype("int64")),
+        (_to_float_images(x_test), y_test.astype("int64")),
+    )
+
+
+def load_mnist(data_dir=None):
+    """Loads MNIST as float32 images in [0, 1] shaped `(N, 28, 28, 1)`.
+
+    Reads a folder of IDX files (gzipped or not) named by `data_dir` or by the
+    `KERAS_LATENT_DATA_DIR` environment variable, and otherwise uses
+    `keras.datasets.mnist.load_data()`.
+
+    Args:
+        data_dir: str or None. Folder holding `train-images-idx3-ubyte[.gz]` and
+            the three other MNIST files. Defaults to `$KERAS_LATENT_DATA_DIR`.
+
+    Returns:
+        `(x_train, y_train), (x_test, y_test)`.
+
+    Raises:
+        DatasetUnavailableError: neither a folder nor a download works.
+    """
+    return _load_keras_dataset("mnist", data_dir)
+
+
+def load_digits(test_fraction=0.2, seed=0):
+    """The 8x8 digits shipped inside scikit-learn, resized to 28x28 in [0, 1].
+
+    A small stand-in for MNIST (1797 images) that needs no download.
+    """
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    images = bunch.images.astype("float32")[..., None] / 16.0
+    images = tf.image.resize(images, (28, 28), method="bilinear").numpy()
+    images = np.clip(images, 0.0, 1.0).astype("float32")
+    labels = bunch.target.astype("int64")
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_test = int(round(len(images) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return (images[train], labels[train]), (images[test], labels[test])
+
+
+def load_npz(path):
+    """Loads `x_train`, `y_train`, `x_test`, `y_test` from an `.npz` file.
+
+    Images may have any size; `(N, H, W)` gains a channel axis and integer images
+    are scaled from [0, 255] to [0, 1].
+    """
+    with np.load(path) as archive:
+        missing = {"x_train", "y_train", "x_test", "y_test"} - set(archive.files)
+        if missing:
+            raise ValueError(
+                f"dataset: {path} lacks {sorted(missing)}; expected x_train, "
+                "y_train, x_test and y_test."
+            )
+        x_train, x_test = archive["x_train"], archive["x_test"]
+        y_train, y_test = archive["y_train"], archive["y_test"]
+    return (
+        (_to_float_images(x_train), y_train.astype("int64")),
+        (_to_float_images(x_test), y_test.astype("int64")),
+    )
+
+
+def load_dataset(name="mnist", data_dir=None):
+    """Loads a dataset by name: `mnist`, `fashion_mnist`, `digits` or an `.npz` path.
+
+    Returns:
+        `(x_train, y_train), (x_test, y_test)` with images float32 in [0, 1]
+        shaped `(N, H, W, C)` and int64 labels.
+    """
+    if name == "mnist":
+        return load_mnist(data_dir)
+    if name == "fashion_mnist":
+        return _load_keras_dataset("fashion_mnist", data_dir)
+    if name == "digits":
+        return load_digits()
+    if str(name).endswith(".npz"):
+        return load_npz(name)
+    raise ValueError(
+        f"dataset: expected one of {DATASET_NAMES} or a path to an .npz file; "
+        f"got {name!r}."
+    )
+
+
+def check_images(x, name="x", shape=None):
+    """Checks an image array: rank 4, floating, finite, in [0, 1], of `shape`.
+
+    Args:
+        x: array-like. The images.
+        name: str. The argument name used in error messages.
+        shape: tuple or None. Expected `(height, width, channels)`; `None` entries
+            match any size.
+
+    Raises:
+        ValueError: naming `name` and what was expected.
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(
+            f"{name}: expected images shaped (batch, height, width, channels); "
+            f"got an array of shape {x.shape}."
+        )
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{name}: expected floating-point images in [0, 1]; got dtype "
+            f"{x.dtype} (divide integer images by 255)."
+        )
+    if shape is not None and any(
+        want is not None and want != got for want, got in zip(shape, x.shape[1:])
+    ):
+        raise ValueError(
+            f"{name}: expected images of shape {tuple(shape)} (the model's input); "
+            f"got {x.shape[1:]}."
+        )
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name}: contains NaN or infinite values.")
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(
+            f"{name}: expected values in [0, 1]; got [{x.min():.3g}, {x.max():.3g}]."
+        )
+
+
+def check_labels(y, num_classes, name="y", allow_unlabelled=False):
+    """Checks integer labels in `[0, num_classes)` (or -1 when unlabelled is allowed)."""
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(
+            f"{name}: expected a 1-D array of integer class labels; got shape "
+            f"{y.shape} and dtype {y.dtype}."
+        )
+    low = -1 if allow_unlabelled else 0
+    if y.size and (y.min() < low or y.max() >= num_classes):
+        raise ValueError(
+            f"{name}: expected labels in [{low}, {num_classes - 1}] for "
+            f"{num_classes} classes; got [{y.min()}, {y.max()}]."
+        )
+
+
+def check_fit_data(x, shape, name="x"):
+    """Validates what a model's `fit` receives: an image array or a dataset.
+
+    Arrays are checked in full (`check_images`); for a `tf.data.Dataset` the
+    element spec's image rank and size are checked, since its values are only
+    seen while training.
+    """
+    if isinstance(x, tf.data.Dataset):
+        spec = x.element_spec
+        image_spec = spec[0] if isinstance(spec, tuple) else spec
+        if isinstance(image_spec, dict) or not hasattr(image_spec, "shape"):
+            raise ValueError(
+                f"{name}: expected a dataset of images or (images, labels); got "
+                f"element spec {spec}."
+            )
+        got = tuple(image_spec.shape)
+        if len(got) != 4:
+            raise ValueError(
+                f"{name}: expected a batched dataset of images shaped (batch, "
+                f"height, width, channels); got element shape {got} "
+                "(call .batch() on it, or use keras_latent.data.make_dataset)."
+            )
+        if any(w is not None and g is not None and w != g for w, g in zip(shape, got[1:])):
+            raise ValueError(
+                f"{name}: expected images of shape {tuple(shape)} (the model's "
+                f"input); the dataset yields {got[1:]}."
+            )
+        if not image_spec.dtype.is_floating:
+            raise ValueError(
+                f"{name}: expected floating-point images in [0, 1]; the dataset "
+                f"yields {image_spec.dtype.name}."
+            )
+        return
+    if x is None:
+        raise ValueError(f"{name}: expected images or a dataset; got None.")
+    if hasattr(x, "__len__") or hasattr(x, "shape"):
+        check_images(x, name=name, shape=shape)
+
+
+def make_dataset(
+    x,
+    y=None,
+    batch_size=100,
+    shuffle=True,
+    seed=None,
+    cache=True,
+    drop_remainder=False,
+):
+    """A shuffled, batched, prefetched `tf.data.Dataset` of images (and labels).
+
+    Works for any image size, channel count and class count.
+
+    Args:
+        x: float array `(N, H, W, C)` in [0, 1].
+        y: int array `(N,)` or None. Labels, yielded as `(images, labels)`.
+        batch_size: int. Defaults to 100.
+        shuffle: bool. Reshuffle every epoch. Defaults to True.
+        seed: int or None. Shuffle seed.
+        cache: bool. Keep the decoded arrays in memory. Defaults to True.
+        drop_remainder: bool. Drop a last partial batch. Defaults to False.
+    """
+    check_images(x)
+    if y is not None:
+        y = np.asarray(y)
+        if len(y) != len(x):
+            raise ValueError(
+                f"y: expected one label per image ({len(x)}); got {len(y)}."
+            )
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(x)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,43 @@
+"""Layers shared by the models."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_latent")
+class Sampling(keras.layers.Layer):
+    """Reparameterised draw `z = mean + exp(log_var / 2) * eps`, `eps ~ N(0, I)`.
+
+    The sampling step of a Gaussian encoder q(z|x) (Kingma & Welling 2014, eq. 10),
+    drawn in training and inference alike, as article 000's encoder does. The noise
+    comes from the layer's own `keras.random.SeedGenerator`, so runs with a seed
+    repeat and a traced step draws fresh noise each call.
+
+    Args:
+        seed: int or None. Seed of the layer's generator. Defaults to None.
+
+    Example:
+
+    >>> import numpy as np
+    >>> z = Sampling(seed=0)([np.zeros((4, 2)), np.zeros((4, 2))])
+    >>> tuple(z.shape)
+    (4, 2)
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        mean, log_var = inputs
+        eps = keras.random.normal(
+            ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
+        )
+        return mean + ops.exp(0.5 * log_var) * eps
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}

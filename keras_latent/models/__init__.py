@@ -1,0 +1,1 @@
+"""Model families: one folder each, builders beside the `keras.Model` subclass."""

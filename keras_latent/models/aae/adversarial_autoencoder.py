@@ -1,0 +1,376 @@
+"""The adversarial autoencoder: an autoencoder whose codes a discriminator matches to p(z)."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_latent import data, losses, priors
+
+SCHEDULES = ("paper", "joint")
+
+
+def _default_optimizer():
+    # Article 000's optimizer, used for every network.
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def _latent_size(model, name, inputs=False):
+    tensors = model.inputs if inputs else model.outputs
+    if len(tensors) != 1 or len(tensors[0].shape) != 2:
+        where = "input" if inputs else "output"
+        raise ValueError(
+            f"{name}: expected one {where} of shape (batch, latent_dim); got "
+            f"{[tuple(t.shape) for t in tensors]}."
+        )
+    return tensors[0].shape[-1]
+
+
+@keras.saving.register_keras_serializable(package="keras_latent")
+class AdversarialAutoencoder(keras.Model):
+    """Adversarial autoencoder (AAE): reconstruction plus a code discriminator.
+
+    An encoder maps images to codes z, a decoder maps codes back to images, and a
+    discriminator learns to tell codes of the data, q(z), from draws of a chosen
+    prior p(z); the encoder learns to fool it, which pulls q(z) onto p(z) so that
+    decoding prior draws gives plausible images.
+
+    Each training step runs one of two schedules, each update with its own
+    optimizer on its own network's variables:
+
+    - `"paper"` (Makhzani et al. 2015, sec. 2): a reconstruction update of
+      encoder and decoder (`ae_optimizer`), a discriminator update on prior draws
+      against detached codes (`d_optimizer`), then a generator update of the
+      encoder against the discriminator (`g_optimizer`).
+    - `"joint"` (article 000): the discriminator update, then one update of
+      encoder and decoder on `reconstruction_weight * reconstruction +
+      adversarial_weight * generator loss` (`ae_optimizer`).
+
+    Variants (label into the decoder or the discriminator, several heads)
+    override the hooks `decoder_inputs`, `discriminator_inputs` and
+    `prior_codes` rather than the step.
+
+    Args:
+        encoder: `keras.Model`. Images `(H, W, C)` to codes `(latent_dim,)`.
+        decoder: `keras.Model`. Codes to images of the encoder's input shape.
+        discriminator: `keras.Model`. Codes to one logit (real = prior).
+        prior: str or `keras_latent.priors.Prior`. p(z), of size `latent_dim`.
+            Defaults to `"gaussian"`.
+        schedule: str. `"paper"` or `"joint"`. Defaults to `"paper"`.
+        reconstruction: str. `"bce"`, `"mse"` or `"mae"`. Defaults to `"bce"`.
+        reconstruction_weight: float. Joint schedule only. Defaults to 0.999.
+        adversarial_weight: float. Joint schedule only. Defaults to 0.001.
+        seed: int or None. Seed of the prior draws.
+
+    Example:
+
+    >>> import keras_latent as kl
+    >>> (x, y), _ = kl.data.load_dataset("digits")
+    >>> aae = kl.AdversarialAutoencoder(
+    ...     kl.build_encoder(x.shape[1:], latent_dim=2, hidden_units=(64,)),
+    ...     kl.build_decoder(x.shape[1:], latent_dim=2, hidden_units=(64,)),
+    ...     kl.build_discriminator(latent_dim=2, hidden_units=(64,)),
+    ...     prior="mixture", seed=0)
+    >>> aae.compile()
+    >>> history = aae.fit(x, batch_size=100, epochs=1, verbose=0)
+    >>> aae.encode(x[:5]).shape
+    (5, 2)
+
+    Reference:
+        Makhzani et al., "Adversarial Autoencoders", 2015
+        (arXiv:1511.05644); articles 000 and 004 in `shared/seeds/`.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        discriminator,
+        prior="gaussian",
+        schedule="paper",
+        reconstruction="bce",
+        reconstruction_weight=0.999,
+        adversarial_weight=0.001,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.discriminator = discriminator
+        self.latent_dim = _latent_size(encoder, "encoder")
+        self.prior = priors.get(prior, dim=self.latent_dim)
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule: expected one of {SCHEDULES}; got {schedule!r}.")
+        if reconstruction not in losses.RECONSTRUCTION_LOSSES:
+            raise ValueError(
+                f"reconstruction: expected one of {losses.RECONSTRUCTION_LOSSES}; "
+                f"got {reconstruction!r}."
+            )
+        self.schedule = schedule
+        self.reconstruction = reconstruction
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.adversarial_weight = float(adversarial_weight)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.check_networks()
+
+        self.recon_loss_tracker = keras.metrics.Mean(name="recon_loss")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_accuracy_tracker = keras.metrics.Mean(name="d_accuracy")
+        self.built = True
+
+    # Hooks that variants override -------------------------------------------
+
+    def check_networks(self):
+        """Checks that the networks' sizes agree; raises `ValueError` if not."""
+        image_shape = tuple(self.encoder.input_shape[1:])
+        decoder_dim = _latent_size(self.decoder, "decoder", inputs=True)
+        if decoder_dim != self.latent_dim:
+            raise ValueError(
+                f"decoder: expected codes of size {self.latent_dim} (the encoder's "
+                f"output); it takes {decoder_dim}."
+            )
+        if tuple(self.decoder.output_shape[1:]) != image_shape:
+            raise ValueError(
+                f"decoder: expected images of shape {image_shape} (the encoder's "
+                f"input); it gives {tuple(self.decoder.output_shape[1:])}."
+            )
+        critic_dim = _latent_size(self.discriminator, "discriminator", inputs=True)
+        if critic_dim != self.latent_dim:
+            raise ValueError(
+                f"discriminator: expected codes of size {self.latent_dim}; it "
+                f"takes {critic_dim}."
+            )
+
+    def decoder_inputs(self, z, labels):
+        """What the decoder receives for codes `z` of examples with `labels`."""
+        return z
+
+    def discriminator_inputs(self, z, labels):
+        """What the discriminator receives for codes `z` with `labels`."""
+        return z
+
+    def prior_codes(self, batch_size, labels):
+        """Returns `(codes, their labels)` drawn from p(z) for one batch."""
+        return self.prior.sample(batch_size, seed=self.seed_generator), labels
+
+    # Compilation ---------------------------------------------------------------
+
+    def compile(self, ae_optimizer=None, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Configures one optimizer per network.
+
+        Args:
+            ae_optimizer: optimizer of the reconstruction (or joint) update, over
+                encoder and decoder. Defaults to `Adam(2e-4, beta_1=0.5)`.
+            d_optimizer: optimizer of the discriminator. Same default.
+            g_optimizer: optimizer of the encoder's generator update (`"paper"`
+                schedule only). Same default.
+            **kwargs: passed to `keras.Model.compile` (`jit_compile`,
+                `steps_per_execution`, `run_eagerly`).
+        """
+        if "optimizer" in kwargs or "loss" in kwargs:
+            raise ValueError(
+                "optimizer: an AdversarialAutoencoder takes one optimizer per "
+                "network (ae_optimizer, d_optimizer, g_optimizer) and computes its "
+                "own losses; got `optimizer=`/`loss=`."
+            )
+        if self.schedule == "joint" and g_optimizer is not None:
+            raise ValueError(
+                "g_optimizer: the 'joint' schedule updates the encoder through "
+                "ae_optimizer; pass no g_optimizer."
+            )
+        super().compile(**kwargs)
+        self._compile_options = dict(kwargs)
+        self.ae_optimizer = keras.optimizers.get(ae_optimizer or _default_optimizer())
+        self.d_optimizer = keras.optimizers.get(d_optimizer or _default_optimizer())
+        self.g_optimizer = None
+        if self.schedule == "paper":
+            self.g_optimizer = keras.optimizers.get(g_optimizer or _default_optimizer())
+        given = [o for o in (self.ae_optimizer, self.d_optimizer, self.g_optimizer) if o]
+        if len({id(o) for o in given}) != len(given):
+            raise ValueError(
+                "ae_optimizer, d_optimizer, g_optimizer: expected a separate "
+                "optimizer for each network; a Keras optimizer is bound to the "
+                "variables it was built with and cannot be shared."
+            )
+        # Build the slots now, inside any distribution scope compile runs in.
+        self.ae_optimizer.build(self._autoencoder_variables())
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        if self.g_optimizer is not None:
+            self.g_optimizer.build(self.encoder.trainable_variables)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        serialize = keras.saving.serialize_keras_object
+        return {
+            "ae_optimizer": serialize(self.ae_optimizer),
+            "d_optimizer": serialize(self.d_optimizer),
+            "g_optimizer": serialize(self.g_optimizer) if self.g_optimizer else None,
+            **self._compile_options,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("ae_optimizer", "d_optimizer", "g_optimizer"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    # Training ------------------------------------------------------------------
+
+    @property
+    def metrics(self):
+        return [
+            self.recon_loss_tracker,
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.d_accuracy_tracker,
+        ]
+
+    def _autoencoder_variables(self):
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def fit(self, x=None, y=None, **kwargs):
+        """`keras.Model.fit` after checking `x` (images or a dataset of them)."""
+        data.check_fit_data(x, shape=self.encoder.input_shape[1:])
+        if isinstance(x, tf.data.Dataset):
+            # A dataset shuffles itself (see `data.make_dataset`); Keras would warn.
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, **kwargs)
+
+    def train_step(self, batch):
+        x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
+        if self.schedule == "paper":
+            self.reconstruction_update(x, labels)
+            self.discriminator_update(x, labels)
+            self.generator_update(x, labels)
+        else:
+            self.discriminator_update(x, labels)
+            self.joint_update(x, labels)
+        return {m.name: m.result() for m in self.metrics}
+
+    @staticmethod
+    def _step(optimizer, tape, loss, variables):
+        optimizer.apply(tape.gradient(loss, variables), variables)
+
+    def reconstruction_update(self, x, labels):
+        """Encoder and decoder take one step on the reconstruction error."""
+        variables = self._autoencoder_variables()
+        with tf.GradientTape() as tape:
+            z = self.encoder(x, training=True)
+            x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
+            recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
+            loss = self.ae_optimizer.scale_loss(losses.global_mean(recon))
+        self._step(self.ae_optimizer, tape, loss, variables)
+        self.recon_loss_tracker.update_state(ops.mean(recon))
+
+    def discriminator_update(self, x, labels):
+        """The discriminator takes one step on prior draws (real) against codes (fake)."""
+        # Codes are computed outside the tape: this update must not reach the encoder.
+        z_fake = self.encoder(x, training=True)
+        z_real, real_labels = self.prior_codes(ops.shape(z_fake)[0], labels)
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real = self.discriminator(
+                self.discriminator_inputs(z_real, real_labels), training=True
+            )
+            fake = self.discriminator(
+                self.discriminator_inputs(z_fake, labels), training=True
+            )
+            d_loss = losses.discriminator_loss(real, fake)
+            loss = self.d_optimizer.scale_loss(losses.global_mean(d_loss))
+        self._step(self.d_optimizer, tape, loss, variables)
+        self.d_loss_tracker.update_state(ops.mean(d_loss))
+        self.d_accuracy_tracker.update_state(
+            ops.mean(losses.discriminator_accuracy(real, fake))
+        )
+
+    def generator_update(self, x, labels):
+        """The encoder takes one step toward codes the discriminator calls real."""
+        variables = self.encoder.trainable_variables
+        with tf.GradientTape() as tape:
+            z = self.encoder(x, training=True)
+            fake = self.discriminator(self.discriminator_inputs(z, labels), training=True)
+            g_loss = losses.generator_loss(fake)
+            loss = self.g_optimizer.scale_loss(losses.global_mean(g_loss))
+        self._step(self.g_optimizer, tape, loss, variables)
+        self.g_loss_tracker.update_state(ops.mean(g_loss))
+
+    def joint_update(self, x, labels):
+        """Encoder and decoder take one step on the weighted sum of both losses."""
+        variables = self._autoencoder_variables()
+        with tf.GradientTape() as tape:
+            z = self.encoder(x, training=True)
+            x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
+            fake = self.discriminator(self.discriminator_inputs(z, labels), training=True)
+            recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
+            g_loss = losses.generator_loss(fake)
+            total = self.reconstruction_weight * recon + self.adversarial_weight * g_loss
+            loss = self.ae_optimizer.scale_loss(losses.global_mean(total))
+        self._step(self.ae_optimizer, tape, loss, variables)
+        self.recon_loss_tracker.update_state(ops.mean(recon))
+        self.g_loss_tracker.update_state(ops.mean(g_loss))
+
+    def test_step(self, batch):
+        x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
+        z = self.encoder(x, training=False)
+        x_hat = self.decoder(self.decoder_inputs(z, labels), training=False)
+        z_real, real_labels = self.prior_codes(ops.shape(z)[0], labels)
+        real = self.discriminator(self.discriminator_inputs(z_real, real_labels))
+        fake = self.discriminator(self.discriminator_inputs(z, labels))
+        recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
+        self.recon_loss_tracker.update_state(ops.mean(recon))
+        self.d_loss_tracker.update_state(ops.mean(losses.discriminator_loss(real, fake)))
+        self.g_loss_tracker.update_state(ops.mean(losses.generator_loss(fake)))
+        self.d_accuracy_tracker.update_state(
+            ops.mean(losses.discriminator_accuracy(real, fake))
+        )
+        return {m.name: m.result() for m in self.metrics}
+
+    # Use -----------------------------------------------------------------------
+
+    def call(self, x, training=False):
+        """Reconstructs images, so `predict(x)` gives reconstructions."""
+        z = self.encoder(x, training=training)
+        return self.decoder(self.decoder_inputs(z, None), training=training)
+
+    def encode(self, x, batch_size=256):
+        """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
+        data.check_images(x, shape=self.encoder.input_shape[1:])
+        return self.encoder.predict(x, batch_size=batch_size, verbose=0)
+
+    def decode(self, z, labels=None):
+        """Images decoded from codes `z`, a NumPy array `(N, H, W, C)`."""
+        z = ops.convert_to_tensor(z, "float32")
+        return ops.convert_to_numpy(
+            self.decoder(self.decoder_inputs(z, labels), training=False)
+        )
+
+    def sample(self, n, labels=None, seed=None):
+        """Decodes `n` draws from the prior (of class `labels` when given)."""
+        z = self.prior.sample(n, labels=labels, seed=seed)
+        return self.decode(z, labels)
+
+    def get_config(self):
+        serialize = keras.saving.serialize_keras_object
+        return {
+            "name": self.name,
+            "encoder": serialize(self.encoder),
+            "decoder": serialize(self.decoder),
+            "discriminator": serialize(self.discriminator),
+            "prior": serialize(self.prior),
+            "schedule": self.schedule,
+            "reconstruction": self.reconstruction,
+            "reconstruction_weight": self.reconstruction_weight,
+            "adversarial_weight": self.adversarial_weight,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder", "discriminator", "prior"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

@@ -1,0 +1,107 @@
+"""Functional builders of the adversarial autoencoder's networks.
+
+The defaults are the MNIST networks of the AAE paper (Makhzani et al. 2015,
+appendix A) and of article 000: encoder and decoder with two hidden layers of 1000
+ReLU units, a 2-D code, a discriminator with two hidden layers of 1000 units.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+from keras_latent.layers import Sampling
+
+
+def _check_image_shape(shape, name):
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else shape
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) != 3
+        or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape)
+    ):
+        raise ValueError(
+            f"{name}: expected (height, width, channels) of positive ints; got {shape!r}."
+        )
+    return shape
+
+
+def _check_size(value, name):
+    if not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}: expected a positive int; got {value!r}.")
+
+
+def _hidden(h, hidden_units, prefix):
+    for i, units in enumerate(hidden_units):
+        h = layers.Dense(units, activation="relu", name=f"{prefix}_dense_{i}")(h)
+    return h
+
+
+def build_encoder(
+    input_shape=(28, 28, 1),
+    latent_dim=2,
+    hidden_units=(1000, 1000),
+    variational=False,
+    seed=None,
+    name="encoder",
+):
+    """MLP encoder q(z|x): flatten, ReLU layers, a linear code head.
+
+    Args:
+        input_shape: tuple. `(height, width, channels)`. Defaults to MNIST's.
+        latent_dim: int. Size of the code. Defaults to 2.
+        hidden_units: tuple of ints. Defaults to `(1000, 1000)`.
+        variational: bool. Mean and log-variance heads followed by a `Sampling`
+            layer, as article 000 builds it, instead of one deterministic code
+            head, as the paper does. Defaults to False.
+        seed: int or None. Seed of the sampling layer.
+        name: str. Defaults to `"encoder"`.
+    """
+    input_shape = _check_image_shape(input_shape, "input_shape")
+    _check_size(latent_dim, "latent_dim")
+    images = keras.Input(input_shape, name="images")
+    h = _hidden(layers.Flatten()(images), hidden_units, "encoder")
+    if variational:
+        mean = layers.Dense(latent_dim, name="z_mean")(h)
+        log_var = layers.Dense(latent_dim, name="z_log_var")(h)
+        z = Sampling(seed=seed, name="z")([mean, log_var])
+    else:
+        z = layers.Dense(latent_dim, name="z")(h)
+    return keras.Model(images, z, name=name)
+
+
+def build_decoder(
+    output_shape=(28, 28, 1),
+    latent_dim=2,
+    hidden_units=(1000, 1000),
+    name="decoder",
+):
+    """MLP decoder p(x|z): ReLU layers and a sigmoid image in [0, 1].
+
+    Args:
+        output_shape: tuple. `(height, width, channels)` of the images.
+        latent_dim: int. Size of the code. Defaults to 2.
+        hidden_units: tuple of ints. Defaults to `(1000, 1000)`.
+        name: str. Defaults to `"decoder"`.
+    """
+    output_shape = _check_image_shape(output_shape, "output_shape")
+    _check_size(latent_dim, "latent_dim")
+    z = keras.Input((latent_dim,), name="z")
+    h = _hidden(z, hidden_units, "decoder")
+    h = layers.Dense(int(np.prod(output_shape)), activation="sigmoid", name="pixels")(h)
+    images = layers.Reshape(output_shape, name="images")(h)
+    return keras.Model(z, images, name=name)
+
+
+def build_discriminator(latent_dim=2, hidden_units=(1000, 1000), name="discriminator"):
+    """MLP discriminator on codes: ReLU layers and one logit (real = prior).
+
+    Args:
+        latent_dim: int. Size of the code. Defaults to 2.
+        hidden_units: tuple of ints. Defaults to `(1000, 1000)`.
+        name: str. Defaults to `"discriminator"`.
+    """
+    _check_size(latent_dim, "latent_dim")
+    z = keras.Input((latent_dim,), name="z")
+    h = _hidden(z, hidden_units, "discriminator")
+    logit = layers.Dense(1, name="logit")(h)
+    return keras.Model(z, logit, name=name)

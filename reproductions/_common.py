@@ -1,0 +1,179 @@
+"""What every reproduction script shares: its command line, data, checkpoints and metrics.
+
+Each script keeps its full settings in one dict; `--quick` derives a small run from
+them. Output goes into one folder per run: PNG figures, `metrics.json` (metric
+values, settings, seed, wall time, library versions) and, in `checkpoints/`,
+finished models and mid-run backups, so a stopped run resumes where it was.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_args(name, doc, argv=None, add_arguments=None):
+    """Parses the shared options: --quick, --out, --seed, --data-dir, --dataset, --epochs."""
+    parser = argparse.ArgumentParser(
+        prog=f"{name}.py",
+        description=(doc or "").strip().splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few hundred steps on a subset (a smoke test, not a result)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help=f"output folder (default figures/{name}/, or runs/{name}-quick/ with --quick)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder of MNIST IDX files (default $KERAS_LATENT_DATA_DIR, else a download)",
+    )
+    parser.add_argument(
+        "--dataset",
+        default="mnist",
+        help="mnist, fashion_mnist, digits or a path to an .npz (default mnist)",
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="override the epochs")
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.out is None:
+        sub = ("runs", f"{name}-quick") if args.quick else ("figures", name)
+        args.out = os.path.join(REPO_ROOT, *sub)
+    return args
+
+
+def settings_for(args, full, quick):
+    """The run's settings: `full`, updated by `quick` under --quick and by CLI overrides."""
+    settings = dict(full)
+    if args.quick:
+        settings.update(quick)
+    settings["dataset"] = args.dataset
+    if args.epochs is not None:
+        settings["epochs"] = args.epochs
+    return settings
+
+
+def start(name, args, settings):
+    """Seeds every generator, prints the settings and returns the start time."""
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    print(f"{name}: {'QUICK smoke run' if args.quick else 'full run'}, seed {args.seed}")
+    print(json.dumps(settings, indent=2))
+    print(f"writing to {args.out}")
+    return time.time()
+
+
+def load_data(args):
+    """Loads `args.dataset`; a --quick run falls back to `digits` when MNIST is missing."""
+    from keras_latent import data
+
+    try:
+        return data.load_dataset(args.dataset, data_dir=args.data_dir)
+    except data.DatasetUnavailableError as error:
+        if not args.quick:
+            raise
+        banner = "!" * 78
+        print(
+            f"\n{banner}\n! {args.dataset} is unavailable: {error}\n"
+            "! --quick falls back to scikit-learn's 8x8 digits resized to 28x28.\n"
+            "! These figures are NOT comparable with figures/.\n"
+            f"{banner}\n",
+            file=sys.stderr,
+        )
+        args.dataset = "digits"
+        return data.load_dataset("digits")
+
+
+def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag):
+    """Trains `build()`'s model on `x`, or loads it when a finished copy exists.
+
+    A finished model is saved as `<checkpoint_dir>/<tag>.keras`; while it trains,
+    `keras.callbacks.BackupAndRestore` keeps the last finished epoch so a killed
+    run resumes from there.
+    """
+    import keras
+
+    final = os.path.join(checkpoint_dir, f"{tag}.keras")
+    if os.path.exists(final):
+        print(f"{tag}: loading the finished model from {final}")
+        return keras.saving.load_model(final)
+    model = build()
+    callbacks = list(fit_kwargs.pop("callbacks", []))
+    callbacks.append(
+        keras.callbacks.BackupAndRestore(os.path.join(checkpoint_dir, f"{tag}-backup"))
+    )
+    model.fit(x, callbacks=callbacks, **fit_kwargs)
+    model.save(final)
+    return model
+
+
+def prepare_checkpoints(out, settings, seed):
+    """The run's checkpoint folder; emptied when it holds another run's settings."""
+    folder = os.path.join(out, "checkpoints")
+    stamp = os.path.join(folder, "settings.json")
+    wanted = json.dumps({"settings": settings, "seed": seed}, sort_keys=True)
+    if os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read() != wanted:
+                print(f"{folder} holds another run's checkpoints; starting afresh")
+                shutil.rmtree(folder)
+    os.makedirs(folder, exist_ok=True)
+    with open(stamp, "w") as f:
+        f.write(wanted)
+    return folder
+
+
+def versions():
+    import keras
+    import numpy
+    import tensorflow
+
+    import keras_latent
+
+    return {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "tensorflow": tensorflow.__version__,
+        "numpy": numpy.__version__,
+        "keras_latent": keras_latent.__version__,
+    }
+
+
+def write_metrics(out, name, metrics, settings, args, started):
+    """Writes `metrics.json` and returns its path."""
+    record = {
+        "reproduction": name,
+        "quick": bool(args.quick),
+        "seed": args.seed,
+        "metrics": metrics,
+        "settings": settings,
+        "wall_time_s": round(time.time() - started, 1),
+        "versions": versions(),
+    }
+    path = os.path.join(out, "metrics.json")
+    with open(path, "w") as f:
+        json.dump(record, f, indent=2, sort_keys=False)
+        f.write("\n")
+    return path
+
+
+def finish(paths):
+    print("wrote:")
+    for path in paths:
+        print(f"  {path}")
+    return paths

@@ -1,0 +1,24 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from keras_latent import data  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist_subset():
+    """4000 MNIST training and 1000 test digits; scikit-learn's digits without MNIST."""
+    try:
+        (x, y), (xt, yt) = data.load_mnist()
+    except data.DatasetUnavailableError:
+        (x, y), (xt, yt) = data.load_digits()
+    return (x[:4000], y[:4000]), (xt[:1000], yt[:1000])
+
+
+@pytest.fixture
+def images():
+    rng = np.random.default_rng(0)
+    return rng.uniform(size=(32, 28, 28, 1)).astype("float32")

@@ -1,0 +1,159 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_latent as kl
+from keras_latent import evaluation
+from tests.helpers import assert_config_round_trip, assert_saved_model_round_trip
+
+
+def make_aae(image_shape=(28, 28, 1), latent_dim=2, units=(64,), prior="gaussian", **kwargs):
+    return kl.AdversarialAutoencoder(
+        kl.build_encoder(image_shape, latent_dim=latent_dim, hidden_units=units),
+        kl.build_decoder(image_shape, latent_dim=latent_dim, hidden_units=units),
+        kl.build_discriminator(latent_dim=latent_dim, hidden_units=units),
+        prior=prior,
+        seed=0,
+        **kwargs,
+    )
+
+
+def snapshot(model):
+    return [v.numpy().copy() for v in model.trainable_variables]
+
+
+def moved(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+def test_builders_follow_the_article():
+    encoder = kl.build_encoder()
+    assert [l.units for l in encoder.layers if isinstance(l, keras.layers.Dense)] == [1000, 1000, 2]
+    assert encoder.output_shape == (None, 2)
+    variational = kl.build_encoder(latent_dim=15, variational=True)
+    assert {"z_mean", "z_log_var"} <= {l.name for l in variational.layers}
+    assert variational.output_shape == (None, 15)
+    assert kl.build_decoder(output_shape=(32, 32, 3)).output_shape == (None, 32, 32, 3)
+    assert kl.build_discriminator().output_shape == (None, 1)
+    with pytest.raises(ValueError, match="input_shape: expected"):
+        kl.build_encoder(input_shape=(28, 28))
+
+
+def test_training_lowers_reconstruction_and_moves_q_toward_p(mnist_subset):
+    (x, _), (xt, _) = mnist_subset
+    model = make_aae(units=(256, 256), prior="mixture")
+    model.compile()
+    draws = keras.ops.convert_to_numpy(model.prior.sample(len(xt), seed=1))
+    recon_before = model.evaluate(xt, batch_size=250, verbose=0, return_dict=True)["recon_loss"]
+    distance_before = evaluation.energy_distance(model.encode(xt), draws)
+    model.fit(x, batch_size=100, epochs=8, verbose=0)  # 320 steps
+    recon_after = model.evaluate(xt, batch_size=250, verbose=0, return_dict=True)["recon_loss"]
+    distance_after = evaluation.energy_distance(model.encode(xt), draws)
+    assert recon_after < 0.8 * recon_before
+    assert distance_after < distance_before
+
+
+@pytest.mark.parametrize("schedule", ["paper", "joint"])
+def test_each_update_moves_only_its_own_network(images, schedule):
+    model = make_aae(schedule=schedule)
+    model.compile()
+    x = tf.constant(images)
+    networks = {"encoder": model.encoder, "decoder": model.decoder, "discriminator": model.discriminator}
+    updates = {
+        "reconstruction_update": {"encoder", "decoder"},
+        "discriminator_update": {"discriminator"},
+        "generator_update": {"encoder"},
+        "joint_update": {"encoder", "decoder"},
+    }
+    for update, owners in updates.items():
+        if schedule == "joint" and update == "generator_update":
+            continue
+        before = {name: snapshot(net) for name, net in networks.items()}
+        getattr(model, update)(x, None)
+        for name, net in networks.items():
+            changed = moved(before[name], net.trainable_variables)
+            if name in owners:
+                assert all(changed), f"{update} left {name} in place"
+            else:
+                assert not any(changed), f"{update} moved {name}"
+
+
+def test_compiled_optimizers_are_bound_to_their_networks():
+    model = make_aae()
+    model.compile()
+    assert model.d_optimizer.built and model.g_optimizer.built and model.ae_optimizer.built
+    shared = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="separate optimizer"):
+        make_aae().compile(ae_optimizer=shared, d_optimizer=shared)
+    with pytest.raises(ValueError, match="g_optimizer"):
+        make_aae(schedule="joint").compile(g_optimizer=keras.optimizers.Adam())
+    with pytest.raises(ValueError, match="optimizer"):
+        make_aae().compile(optimizer="adam")
+
+
+def test_fit_returns_the_metrics_and_joint_schedule_trains(images):
+    model = make_aae(schedule="joint", reconstruction="mae")
+    model.compile()
+    history = model.fit(images, batch_size=8, epochs=2, verbose=0)
+    assert set(history.history) == {"recon_loss", "d_loss", "g_loss", "d_accuracy"}
+    assert model.d_optimizer.iterations.numpy() == 8
+    assert model.ae_optimizer.iterations.numpy() == 8
+
+
+def test_fit_on_dataset_of_other_size_and_channels():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(40, 32, 24, 3)).astype("float32")
+    y = rng.integers(0, 5, 40)
+    model = make_aae(image_shape=(32, 24, 3), latent_dim=3, prior="uniform")
+    model.compile()
+    history = model.fit(kl.data.make_dataset(x, y, batch_size=10, seed=0), epochs=2, verbose=0)
+    assert np.isfinite(history.history["recon_loss"]).all()
+    assert model.predict(x[:4], verbose=0).shape == (4, 32, 24, 3)
+    assert model.encode(x[:4]).shape == (4, 3)
+    assert model.sample(6, seed=0).shape == (6, 32, 24, 3)
+
+
+def test_saved_model_round_trip(images, tmp_path):
+    model = make_aae(prior="mixture")
+    model.compile(d_optimizer=keras.optimizers.RMSprop(1e-3))
+    model.fit(images, batch_size=16, epochs=1, verbose=0)
+    loaded = assert_saved_model_round_trip(model, images, tmp_path)
+    assert loaded.compiled
+    assert isinstance(loaded.d_optimizer, keras.optimizers.RMSprop)
+    assert loaded.d_optimizer.iterations.numpy() == 2
+    assert loaded.prior.get_config() == model.prior.get_config()
+    loaded.fit(images, batch_size=16, epochs=1, verbose=0)  # training resumes
+    assert loaded.g_optimizer.iterations.numpy() == 4
+
+
+def test_config_round_trip():
+    model = make_aae(prior=kl.priors.SwissRoll(), schedule="joint", reconstruction="mse")
+    restored = kl.AdversarialAutoencoder.from_config(model.get_config())
+    assert restored.schedule == "joint" and isinstance(restored.prior, kl.priors.SwissRoll)
+    assert restored.encoder.get_config() == model.encoder.get_config()
+    assert_config_round_trip(model.prior)
+
+
+def test_bad_input_raises_before_training(images):
+    model = make_aae()
+    model.compile()
+    with pytest.raises(ValueError, match="x: expected images shaped"):
+        model.fit(images[..., 0], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="x: contains NaN"):
+        model.fit(np.full_like(images, np.nan), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"x: expected images of shape \(28, 28, 1\)"):
+        model.fit(np.zeros((4, 32, 32, 1), "float32"), epochs=1, verbose=0)
+    assert model.ae_optimizer.iterations.numpy() == 0
+    with pytest.raises(ValueError, match="prior: expected one of"):
+        make_aae(prior="cauchy")
+    with pytest.raises(ValueError, match="prior: expected a prior over codes of size 2"):
+        make_aae(prior=kl.priors.Gaussian(dim=5))
+    with pytest.raises(ValueError, match="schedule"):
+        make_aae(schedule="alternating")
+    with pytest.raises(ValueError, match="decoder: expected codes of size 2"):
+        kl.AdversarialAutoencoder(
+            kl.build_encoder(latent_dim=2, hidden_units=(8,)),
+            kl.build_decoder(latent_dim=3, hidden_units=(8,)),
+            kl.build_discriminator(latent_dim=2, hidden_units=(8,)),
+        )

@@ -1,0 +1,141 @@
+import gzip
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_latent import data
+
+
+def write_idx(path, array):
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(header + array.astype("uint8").tobytes())
+
+
+@pytest.fixture
+def idx_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (6, 28, 28)),
+        "train-labels-idx1-ubyte.gz": np.arange(6) % 10,
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (4, 28, 28)),  # not gzipped
+        "t10k-labels-idx1-ubyte": np.array([9, 8, 7, 6]),
+    }
+    for name, array in arrays.items():
+        write_idx(os.path.join(tmp_path, name), np.asarray(array))
+    return str(tmp_path), arrays
+
+
+def test_load_mnist_reads_idx_folder(idx_folder):
+    folder, arrays = idx_folder
+    (x, y), (xt, yt) = data.load_mnist(folder)
+    assert x.shape == (6, 28, 28, 1) and x.dtype == np.float32
+    assert xt.shape == (4, 28, 28, 1)
+    np.testing.assert_allclose(x[..., 0], arrays["train-images-idx3-ubyte.gz"] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(yt, [9, 8, 7, 6])
+    assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_load_mnist_reads_environment_variable(idx_folder, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_VARIABLE, idx_folder[0])
+    (x, _), _ = data.load_mnist()
+    assert x.shape == (6, 28, 28, 1)
+
+
+def test_load_mnist_error_names_both_ways(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.DATA_DIR_VARIABLE, raising=False)
+
+    def offline():
+        raise Exception("URL fetch failure")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    with pytest.raises(data.DatasetUnavailableError, match="data_dir.*KERAS_LATENT_DATA_DIR"):
+        data.load_mnist()
+    with pytest.raises(data.DatasetUnavailableError, match="data_dir"):
+        data.load_mnist(str(tmp_path))  # an empty folder
+
+
+def test_read_idx_rejects_other_files(tmp_path):
+    path = os.path.join(tmp_path, "bad")
+    with open(path, "wb") as f:
+        f.write(b"PK\x03\x04 not an idx file")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        data.read_idx(path)
+
+
+@pytest.mark.skipif(
+    not os.environ.get(data.DATA_DIR_VARIABLE), reason="needs the real MNIST files"
+)
+def test_real_mnist_has_published_counts():
+    (x, y), (xt, yt) = data.load_mnist()
+    assert x.shape == (60000, 28, 28, 1) and xt.shape == (10000, 28, 28, 1)
+    assert np.bincount(yt).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_digits_and_npz(tmp_path):
+    (x, y), (xt, yt) = data.load_dataset("digits")
+    assert x.shape[1:] == (28, 28, 1) and len(x) + len(xt) == 1797
+    assert set(np.unique(y)) == set(range(10))
+    path = os.path.join(tmp_path, "colour.npz")
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.integers(0, 256, (5, 12, 10, 3), dtype="uint8"),
+             y_train=np.arange(5), x_test=rng.uniform(size=(2, 12, 10, 3)), y_test=[0, 1])
+    (x, y), (xt, yt) = data.load_dataset(path)
+    assert x.shape == (5, 12, 10, 3) and x.dtype == np.float32 and x.max() <= 1.0
+    assert xt.shape == (2, 12, 10, 3)
+
+
+def test_unknown_dataset_raises():
+    with pytest.raises(ValueError, match="dataset: expected one of"):
+        data.load_dataset("cifar")
+
+
+def test_make_dataset_any_shape_and_classes():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(50, 32, 24, 3)).astype("float32")
+    y = rng.integers(0, 37, 50)
+    ds = data.make_dataset(x, y, batch_size=16, seed=0)
+    batches = list(ds)
+    assert [int(b[0].shape[0]) for b in batches] == [16, 16, 16, 2]
+    assert tuple(batches[0][0].shape[1:]) == (32, 24, 3)
+    seen = np.sort(np.concatenate([b[1].numpy() for b in batches]))
+    np.testing.assert_array_equal(seen, np.sort(y))
+    images_only = data.make_dataset(x, batch_size=10, shuffle=False)
+    np.testing.assert_array_equal(next(iter(images_only)).numpy(), x[:10])
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((4, 28, 28), "float32"), "x: expected images shaped"),
+        (np.zeros((4, 28, 28, 1), "uint8"), "x: expected floating-point"),
+        (np.full((4, 28, 28, 1), np.nan, "float32"), "x: contains NaN"),
+        (np.full((4, 28, 28, 1), 255.0, "float32"), r"x: expected values in \[0, 1\]"),
+        (np.zeros((4, 32, 32, 1), "float32"), r"x: expected images of shape \(28, 28, 1\)"),
+    ],
+)
+def test_check_fit_data_rejects_bad_arrays(bad, match):
+    with pytest.raises(ValueError, match=match):
+        data.check_fit_data(bad, shape=(28, 28, 1))
+
+
+def test_check_fit_data_checks_dataset_spec():
+    unbatched = tf.data.Dataset.from_tensor_slices(np.zeros((4, 28, 28, 1), "float32"))
+    with pytest.raises(ValueError, match="x: expected a batched dataset"):
+        data.check_fit_data(unbatched, shape=(28, 28, 1))
+    with pytest.raises(ValueError, match=r"x: expected images of shape \(28, 28, 1\)"):
+        data.check_fit_data(unbatched.batch(2).map(lambda t: tf.image.resize(t, (8, 8))), shape=(28, 28, 1))
+    data.check_fit_data(unbatched.batch(2), shape=(28, 28, 1))
+
+
+def test_check_labels():
+    data.check_labels(np.array([0, 9]), 10)
+    with pytest.raises(ValueError, match=r"y: expected labels in \[0, 9\]"):
+        data.check_labels(np.array([0, 10]), 10)
+    data.check_labels(np.array([-1, 3]), 10, allow_unlabelled=True)
