@@ -8,8 +8,8 @@ Example:
 >>> import numpy as np
 >>> from keras_latent import plotting
 >>> fig = plotting.image_grid(np.random.rand(16, 28, 28, 1), ncols=4)
->>> plotting.save(fig, "/tmp/grid.png")
-'/tmp/grid.png'
+>>> plotting.save(fig, "grid.png")
+'grid.png'
 """
 
 import os

@@ -82,6 +82,26 @@ class Prior:
         labels = keras.random.randint((n,), 0, self.num_classes, seed=seed)
         return self._sample_labelled(labels, seed)
 
+    def component_of(self, codes):
+        """The class whose component or region holds each code (-1: none).
+
+        Args:
+            codes: array `(n, dim)`.
+
+        Returns:
+            A NumPy int array `(n,)`.
+        """
+        if self.num_classes is None:
+            raise ValueError(
+                f"codes: the {type(self).__name__} prior has no per-class components."
+            )
+        codes = np.asarray(codes, "float32")
+        if codes.ndim != 2 or codes.shape[1] != self.dim:
+            raise ValueError(
+                f"codes: expected an array (n, {self.dim}); got shape {codes.shape}."
+            )
+        return self._component_of(codes)
+
     def _sample_labelled(self, labels, seed):
         raise NotImplementedError
 
@@ -170,6 +190,11 @@ class GaussianMixture(Prior):
         centres[:, 1] = self.radius * np.sin(angles)
         return centres
 
+    def _component_of(self, codes):
+        # Nearest centre: the components' Voronoi cells.
+        distances = ((codes[:, None, :2] - self.centres()[None, :, :2]) ** 2).sum(-1)
+        return np.argmin(distances, axis=1)
+
     def _sample_labelled(self, labels, seed):
         n = ops.shape(labels)[0]
         angle = ops.cast(labels, "float32") * (2 * math.pi / self.num_components)
@@ -225,6 +250,19 @@ class SwissRoll(Prior):
     def num_classes(self):
         return self._num_classes
 
+    def curve(self, u):
+        """Points of the roll's centre line at positions `u` in [0, 1]."""
+        root = np.sqrt(np.asarray(u, "float32"))
+        angle = 2 * np.pi * self.turns * root
+        return np.stack([np.cos(angle), np.sin(angle)], axis=1) * (self.scale * root)[:, None]
+
+    def _component_of(self, codes):
+        # The stretch of the nearest point on a fine sampling of the centre line.
+        u = (np.arange(2000) + 0.5) / 2000
+        line = self.curve(u)
+        nearest = np.argmin(((codes[:, None] - line[None]) ** 2).sum(-1), axis=1)
+        return np.minimum((u[nearest] * self.num_classes).astype(int), self.num_classes - 1)
+
     def _sample_labelled(self, labels, seed):
         n = ops.shape(labels)[0]
         u = (ops.cast(labels, "float32") + keras.random.uniform((n,), seed=seed)) / (
@@ -275,6 +313,12 @@ class Uniform(Prior):
 
     def _sample(self, n, seed):
         return keras.random.uniform((n, self.dim), self.low, self.high, seed=seed)
+
+    def _component_of(self, codes):
+        width = (self.high - self.low) / self.num_classes
+        band = np.floor((codes[:, 0] - self.low) / width).astype(int)
+        inside = np.all((codes >= self.low) & (codes <= self.high), axis=1)
+        return np.where(inside, np.clip(band, 0, self.num_classes - 1), -1)
 
     def _sample_labelled(self, labels, seed):
         n = ops.shape(labels)[0]

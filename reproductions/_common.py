@@ -154,13 +154,18 @@ def versions():
     }
 
 
-def write_metrics(out, name, metrics, settings, args, started):
-    """Writes `metrics.json` and returns its path."""
+def write_metrics(out, name, metrics, settings, args, started, tolerances=None):
+    """Writes `metrics.json` and returns its path.
+
+    `tolerances` (see `keras_latent.compare`) says how far a later run's metrics
+    may stray from these before `python -m keras_latent.compare` flags them.
+    """
     record = {
         "reproduction": name,
         "quick": bool(args.quick),
         "seed": args.seed,
         "metrics": metrics,
+        "tolerances": tolerances or {},
         "settings": settings,
         "wall_time_s": round(time.time() - started, 1),
         "versions": versions(),

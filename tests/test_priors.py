@@ -96,3 +96,18 @@ def test_bad_priors_raise():
         priors.Gaussian().sample(3, labels=[0, 1, 2])
     with pytest.raises(ValueError, match=r"labels: expected a 1-D array of ints in \[0, 9\]"):
         priors.GaussianMixture().sample(2, labels=[0, 10])
+
+
+@pytest.mark.parametrize("prior", [priors.GaussianMixture(), priors.SwissRoll(), priors.Uniform()])
+def test_component_of_recovers_the_class_of_labelled_draws(prior):
+    labels = np.arange(3000) % 10
+    z = draw(prior, n=3000, labels=labels)
+    assert np.mean(prior.component_of(z) == labels) > 0.95
+
+
+def test_component_of_marks_codes_outside_the_box():
+    assert priors.Uniform().component_of(np.array([[5.0, 0.0], [-1.9, 0.0]])).tolist() == [-1, 0]
+    with pytest.raises(ValueError, match="codes: the Gaussian prior has no per-class"):
+        priors.Gaussian().component_of(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"codes: expected an array \(n, 2\)"):
+        priors.GaussianMixture().component_of(np.zeros((2, 3)))

@@ -1,0 +1,77 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from keras_latent import compare, plotting
+
+
+def make_run(folder, metrics, tolerances=None, figure_value=0.0, name="demo"):
+    os.makedirs(folder, exist_ok=True)
+    record = {"reproduction": name, "quick": False, "metrics": metrics}
+    if tolerances is not None:
+        record["tolerances"] = tolerances
+    with open(os.path.join(folder, "metrics.json"), "w") as f:
+        json.dump(record, f)
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().imshow(np.full((4, 4), figure_value), vmin=0, vmax=1)
+    plotting.save(fig, os.path.join(folder, "figure.png"))
+
+
+@pytest.fixture
+def reference(tmp_path):
+    folder = str(tmp_path / "figures" / "demo")
+    make_run(
+        folder,
+        {"mixture": {"energy_distance": 0.10, "test_mse": 0.040}},
+        tolerances={"default": {"rtol": 0.1}, "energy_distance": {"atol": 0.05, "rtol": 0.0}},
+    )
+    return folder
+
+
+def test_within_tolerance_exits_zero_and_draws_side_by_side(tmp_path, reference, capsys):
+    run = str(tmp_path / "run")
+    make_run(run, {"mixture": {"energy_distance": 0.14, "test_mse": 0.043}, "extra": 1.0}, figure_value=1.0)
+    assert compare.main([run, reference]) == 0
+    out = capsys.readouterr().out
+    assert "mixture.energy_distance" in out and "+0.04" in out and "new metric" in out
+    side = os.path.join(run, "compare", "figure.png")
+    assert os.path.exists(side)
+    from matplotlib.image import imread
+
+    image = imread(side)
+    assert image.shape[1] > image.shape[0]  # two panels side by side
+
+
+def test_outside_tolerance_or_missing_exits_one(tmp_path, reference, capsys):
+    run = str(tmp_path / "run")
+    make_run(run, {"mixture": {"energy_distance": 0.16, "test_mse": 0.040}})
+    assert compare.main([run, reference]) == 1
+    assert "OUTSIDE" in capsys.readouterr().out
+    make_run(run, {"mixture": {"energy_distance": 0.10}})
+    assert compare.main([run, reference]) == 1
+    assert "missing" in capsys.readouterr().out
+
+
+def test_default_reference_and_command_line(tmp_path, reference):
+    run = str(tmp_path / "run")
+    make_run(run, {"mixture": {"energy_distance": 0.10, "test_mse": 0.040}})
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_latent.compare", run],
+        cwd=str(tmp_path), capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert os.path.join("figures", "demo") in done.stdout
+    assert compare.main([str(tmp_path / "nothing"), reference]) == 2
+
+
+def test_tolerance_lookup():
+    tolerances = {"default": {"rtol": 0.2}, "a.b": {"atol": 1.0}, "c": {"rtol": 0.5}}
+    assert compare.tolerance_for("a.b", tolerances) == {"rtol": 0.1, "atol": 1.0}
+    assert compare.tolerance_for("x.c", tolerances) == {"rtol": 0.5, "atol": 0.0}
+    assert compare.tolerance_for("z", tolerances) == {"rtol": 0.2, "atol": 0.0}
+    assert compare.flatten({"a": {"b": 1, "s": "text"}, "t": True}) == {"a.b": 1.0}

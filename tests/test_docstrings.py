@@ -1,0 +1,24 @@
+"""The examples in the public docstrings run and print what they show."""
+
+import doctest
+
+import pytest
+
+import keras_latent
+from keras_latent import data, evaluation, layers, plotting, priors
+from keras_latent.models.aae import adversarial_autoencoder
+
+
+@pytest.mark.parametrize(
+    "module", [data, priors, layers, plotting, evaluation, adversarial_autoencoder, keras_latent],
+    ids=lambda m: m.__name__,
+)
+def test_docstring_examples(module, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    tests = [t for t in finder.find(module, module.__name__) if t.examples]
+    assert tests, f"{module.__name__} has no docstring example"
+    for test in tests:
+        runner.run(test)
+    assert runner.failures == 0
