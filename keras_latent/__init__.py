@@ -7,6 +7,10 @@ from keras_latent import data, evaluation, layers, losses, plotting, priors
 from keras_latent.layers import Sampling
 from keras_latent.models.aae import (
     AdversarialAutoencoder,
+    LabelRegularizedAdversarialAutoencoder,
+    SemiSupervisedAdversarialAutoencoder,
+    SupervisedAdversarialAutoencoder,
+    build_classifier,
     build_decoder,
     build_discriminator,
     build_encoder,

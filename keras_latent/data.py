@@ -298,6 +298,121 @@ def check_fit_data(x, shape, name="x"):
         check_images(x, name=name, shape=shape)
 
 
+def check_fit_labels(x, y, num_classes, allow_unlabelled=False, name="y"):
+    """Validates the labels a labelled model's `fit` receives.
+
+    Labels are integers in `[0, num_classes)` (or -1, "unlabelled", when
+    `allow_unlabelled`), or one-hot rows of width `num_classes`. For a
+    `tf.data.Dataset`, its element spec must hold `(images, labels)` of that kind.
+    """
+    if isinstance(x, tf.data.Dataset):
+        spec = x.element_spec
+        if not isinstance(spec, tuple) or len(spec) < 2:
+            raise ValueError(
+                f"{name}: this model needs labels; expected a dataset of (images, "
+                f"labels); got element spec {spec}."
+            )
+        shape = tuple(spec[1].shape)
+        if len(shape) == 2 and shape[1] not in (None, num_classes):
+            raise ValueError(
+                f"{name}: expected one-hot labels of size {num_classes} (the class "
+                f"count); the dataset yields size {shape[1]}."
+            )
+        if len(shape) not in (1, 2):
+            raise ValueError(
+                f"{name}: expected labels shaped (batch,) or (batch, {num_classes}); "
+                f"the dataset yields {shape}."
+            )
+        return
+    if y is None:
+        raise ValueError(
+            f"{name}: this model needs labels; call fit(x, y) with one label per image."
+        )
+    y = np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"{name}: expected one label per image ({len(x)}); got {len(y)}.")
+    if y.ndim == 2:
+        if y.shape[1] != num_classes:
+            raise ValueError(
+                f"{name}: expected one-hot labels of size {num_classes} (the class "
+                f"count); got size {y.shape[1]}."
+            )
+        return
+    check_labels(y, num_classes, name=name, allow_unlabelled=allow_unlabelled)
+    if allow_unlabelled and y.size and not np.any(y >= 0):
+        raise ValueError(
+            f"{name}: expected at least one labelled example (label >= 0); every "
+            "label is -1."
+        )
+
+
+def hide_labels(y, labels_per_class, num_classes=None, seed=0):
+    """Keeps `labels_per_class` labels of each class, chosen at random; the rest become -1.
+
+    Args:
+        y: int array `(N,)`.
+        labels_per_class: int. Labels kept for each class (10 for 100 MNIST labels).
+        num_classes: int or None. Defaults to `max(y) + 1`.
+        seed: int. Which examples keep their label.
+    """
+    y = np.asarray(y)
+    num_classes = num_classes or int(y.max()) + 1
+    check_labels(y, num_classes)
+    rng = np.random.default_rng(seed)
+    kept = np.full_like(y, -1)
+    for k in range(num_classes):
+        members = np.flatnonzero(y == k)
+        if len(members) < labels_per_class:
+            raise ValueError(
+                f"labels_per_class: class {k} has only {len(members)} examples; "
+                f"asked for {labels_per_class}."
+            )
+        chosen = rng.choice(members, labels_per_class, replace=False)
+        kept[chosen] = k
+    return kept
+
+
+def semi_supervised_dataset(x, y, batch_size=100, labelled_batch_size=None, seed=None):
+    """Batches of every image with its label hidden, plus a batch of labelled ones.
+
+    Each batch holds `batch_size` images drawn from all of `x` with label -1 and
+    `labelled_batch_size` images drawn (repeating) from those whose label in `y`
+    is >= 0, with their labels: one `fit` call trains the semi-supervised AAE's
+    reconstruction and regularisation on all data and its classifier on the
+    labelled part. An epoch is one pass over `x`.
+
+    Args:
+        x: float array `(N, H, W, C)` in [0, 1].
+        y: int array `(N,)`, -1 for unlabelled (see `hide_labels`).
+        batch_size: int. Defaults to 100.
+        labelled_batch_size: int or None. Defaults to `min(labelled, batch_size)`.
+        seed: int or None. Shuffle seed.
+    """
+    check_images(x)
+    y = np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"y: expected one label per image ({len(x)}); got {len(y)}.")
+    labelled = np.flatnonzero(y >= 0)
+    if len(labelled) == 0:
+        raise ValueError("y: expected at least one labelled example (label >= 0).")
+    labelled_batch_size = labelled_batch_size or min(len(labelled), batch_size)
+    everything = tf.data.Dataset.from_tensor_slices(x).cache()
+    everything = everything.shuffle(len(x), seed=seed).batch(batch_size, drop_remainder=True)
+    known = tf.data.Dataset.from_tensor_slices((x[labelled], y[labelled].astype("int64")))
+    known = known.cache().shuffle(len(labelled), seed=seed).repeat()
+    known = known.batch(labelled_batch_size, drop_remainder=True)
+
+    def merge(images, labelled_batch):
+        known_images, known_labels = labelled_batch
+        hidden = -tf.ones((tf.shape(images)[0],), "int64")
+        return (
+            tf.concat([images, known_images], axis=0),
+            tf.concat([hidden, known_labels], axis=0),
+        )
+
+    return tf.data.Dataset.zip((everything, known)).map(merge).prefetch(tf.data.AUTOTUNE)
+
+
 def make_dataset(
     x,
     y=None,

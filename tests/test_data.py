@@ -139,3 +139,24 @@ def test_check_labels():
     with pytest.raises(ValueError, match=r"y: expected labels in \[0, 9\]"):
         data.check_labels(np.array([0, 10]), 10)
     data.check_labels(np.array([-1, 3]), 10, allow_unlabelled=True)
+
+
+def test_hide_labels_keeps_a_balanced_few():
+    y = np.arange(1000) % 10
+    kept = data.hide_labels(y, labels_per_class=7, seed=0)
+    assert np.bincount(kept[kept >= 0]).tolist() == [7] * 10
+    assert np.all(kept[kept >= 0] == y[kept >= 0])
+    assert not np.array_equal(kept, data.hide_labels(y, labels_per_class=7, seed=1))
+    with pytest.raises(ValueError, match="labels_per_class: class 0 has only 100"):
+        data.hide_labels(y, labels_per_class=101)
+
+
+def test_semi_supervised_dataset_batches():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(60, 8, 8, 2)).astype("float32")
+    y = data.hide_labels(np.arange(60) % 3, labels_per_class=2, seed=0)
+    batches = list(data.semi_supervised_dataset(x, y, batch_size=20, labelled_batch_size=4, seed=0))
+    assert len(batches) == 3
+    images, labels = batches[0]
+    assert tuple(images.shape) == (24, 8, 8, 2) and tuple(labels.shape) == (24,)
+    assert np.all(labels.numpy()[:20] == -1) and np.all(labels.numpy()[20:] >= 0)

@@ -6,11 +6,20 @@ import pytest
 
 import keras_latent
 from keras_latent import data, evaluation, layers, plotting, priors
-from keras_latent.models.aae import adversarial_autoencoder
+from keras_latent.models.aae import (
+    adversarial_autoencoder,
+    semi_supervised_adversarial_autoencoder,
+    supervised_adversarial_autoencoder,
+)
 
 
 @pytest.mark.parametrize(
-    "module", [data, priors, layers, plotting, evaluation, adversarial_autoencoder, keras_latent],
+    "module",
+    [
+        data, priors, layers, plotting, evaluation, adversarial_autoencoder,
+        supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
+        keras_latent,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module, tmp_path, monkeypatch):

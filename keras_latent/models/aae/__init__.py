@@ -2,7 +2,15 @@
 
 from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
 from keras_latent.models.aae.builders import (
+    build_classifier,
     build_decoder,
     build_discriminator,
     build_encoder,
+)
+from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (
+    SemiSupervisedAdversarialAutoencoder,
+)
+from keras_latent.models.aae.supervised_adversarial_autoencoder import (
+    LabelRegularizedAdversarialAutoencoder,
+    SupervisedAdversarialAutoencoder,
 )

@@ -14,15 +14,17 @@ def _default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
 
-def _latent_size(model, name, inputs=False):
-    tensors = model.inputs if inputs else model.outputs
-    if len(tensors) != 1 or len(tensors[0].shape) != 2:
-        where = "input" if inputs else "output"
+def _sizes(tensors):
+    return [t.shape[-1] if len(t.shape) == 2 else tuple(t.shape[1:]) for t in tensors]
+
+
+def _check_sizes(model, name, expected, inputs=True, what="latent size"):
+    got = _sizes(model.inputs if inputs else model.outputs)
+    if got != list(expected):
+        where = "inputs" if inputs else "outputs"
         raise ValueError(
-            f"{name}: expected one {where} of shape (batch, latent_dim); got "
-            f"{[tuple(t.shape) for t in tensors]}."
+            f"{name}: expected {where} of sizes {list(expected)} ({what}); it has {got}."
         )
-    return tensors[0].shape[-1]
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
@@ -90,6 +92,7 @@ class AdversarialAutoencoder(keras.Model):
         reconstruction="bce",
         reconstruction_weight=0.999,
         adversarial_weight=0.001,
+        num_classes=None,
         seed=None,
         **kwargs,
     ):
@@ -97,7 +100,8 @@ class AdversarialAutoencoder(keras.Model):
         self.encoder = encoder
         self.decoder = decoder
         self.discriminator = discriminator
-        self.latent_dim = _latent_size(encoder, "encoder")
+        self.num_classes = None if num_classes is None else int(num_classes)
+        self.latent_dim = self.code_size()
         self.prior = priors.get(prior, dim=self.latent_dim)
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule: expected one of {SCHEDULES}; got {schedule!r}.")
@@ -122,26 +126,56 @@ class AdversarialAutoencoder(keras.Model):
 
     # Hooks that variants override -------------------------------------------
 
+    def code_size(self):
+        """Size of the code z that the encoder outputs."""
+        outputs = self.encoder.outputs
+        if len(outputs) != 1 or len(outputs[0].shape) != 2:
+            raise ValueError(
+                "encoder: expected one output of shape (batch, latent_dim); got "
+                f"{[tuple(t.shape) for t in outputs]}."
+            )
+        return outputs[0].shape[-1]
+
+    def decoder_input_sizes(self):
+        """Sizes of the decoder's inputs, in order."""
+        return [self.latent_dim]
+
+    def discriminator_input_sizes(self):
+        """Sizes of the discriminator's inputs, in order."""
+        return [self.latent_dim]
+
     def check_networks(self):
         """Checks that the networks' sizes agree; raises `ValueError` if not."""
         image_shape = tuple(self.encoder.input_shape[1:])
-        decoder_dim = _latent_size(self.decoder, "decoder", inputs=True)
-        if decoder_dim != self.latent_dim:
+        _check_sizes(self.decoder, "decoder", self.decoder_input_sizes())
+        _check_sizes(
+            self.decoder, "decoder", [image_shape], inputs=False,
+            what="the encoder's input shape",
+        )
+        _check_sizes(self.discriminator, "discriminator", self.discriminator_input_sizes())
+
+    def one_hot(self, labels):
+        """Integer labels `(batch,)` as one-hot rows; one-hot rows pass through."""
+        if labels is None:
             raise ValueError(
-                f"decoder: expected codes of size {self.latent_dim} (the encoder's "
-                f"output); it takes {decoder_dim}."
+                f"labels: {type(self).__name__} needs the class of each example; "
+                "pass (images, labels)."
             )
-        if tuple(self.decoder.output_shape[1:]) != image_shape:
-            raise ValueError(
-                f"decoder: expected images of shape {image_shape} (the encoder's "
-                f"input); it gives {tuple(self.decoder.output_shape[1:])}."
-            )
-        critic_dim = _latent_size(self.discriminator, "discriminator", inputs=True)
-        if critic_dim != self.latent_dim:
-            raise ValueError(
-                f"discriminator: expected codes of size {self.latent_dim}; it "
-                f"takes {critic_dim}."
-            )
+        if len(labels.shape) == 2:
+            return ops.cast(labels, "float32")
+        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
+
+    def split_inputs(self, inputs):
+        """`(images, labels)` from what `call` receives; labels may be None."""
+        if isinstance(inputs, dict):
+            return inputs["images"], inputs.get("labels")
+        return inputs, None
+
+    def check_fit_labels(self, x, y):
+        """Checks the labels `fit` receives; the unsupervised model needs none."""
+
+    def extra_updates(self, x, labels):
+        """Updates run after the schedule's own in every step; none here."""
 
     def decoder_inputs(self, z, labels):
         """What the decoder receives for codes `z` of examples with `labels`."""
@@ -157,6 +191,16 @@ class AdversarialAutoencoder(keras.Model):
 
     # Compilation ---------------------------------------------------------------
 
+    def optimizer_roles(self):
+        """`{optimizer attribute: variables it updates}` for this model's updates."""
+        roles = {
+            "ae_optimizer": self._autoencoder_variables(),
+            "d_optimizer": self.discriminator.trainable_variables,
+        }
+        if self.schedule == "paper":
+            roles["g_optimizer"] = self.encoder.trainable_variables
+        return roles
+
     def compile(self, ae_optimizer=None, d_optimizer=None, g_optimizer=None, **kwargs):
         """Configures one optimizer per network.
 
@@ -167,55 +211,58 @@ class AdversarialAutoencoder(keras.Model):
             g_optimizer: optimizer of the encoder's generator update (`"paper"`
                 schedule only). Same default.
             **kwargs: passed to `keras.Model.compile` (`jit_compile`,
-                `steps_per_execution`, `run_eagerly`).
+                `steps_per_execution`, `run_eagerly`); subclasses' further
+                optimizers by name.
         """
         if "optimizer" in kwargs or "loss" in kwargs:
             raise ValueError(
-                "optimizer: an AdversarialAutoencoder takes one optimizer per "
-                "network (ae_optimizer, d_optimizer, g_optimizer) and computes its "
-                "own losses; got `optimizer=`/`loss=`."
+                f"optimizer: a {type(self).__name__} takes one optimizer per network "
+                f"({', '.join(self.optimizer_roles())}) and computes its own losses; "
+                "got `optimizer=`/`loss=`."
             )
-        if self.schedule == "joint" and g_optimizer is not None:
-            raise ValueError(
-                "g_optimizer: the 'joint' schedule updates the encoder through "
-                "ae_optimizer; pass no g_optimizer."
-            )
+        roles = self.optimizer_roles()
+        given = {"ae_optimizer": ae_optimizer, "d_optimizer": d_optimizer}
+        given["g_optimizer"] = g_optimizer
+        for key in list(kwargs):
+            if key.endswith("_optimizer"):
+                given[key] = kwargs.pop(key)
+        for key, value in given.items():
+            if key not in roles and value is not None:
+                raise ValueError(
+                    f"{key}: this model's updates use {', '.join(roles)} "
+                    f"(schedule {self.schedule!r}); pass no {key}."
+                )
         super().compile(**kwargs)
         self._compile_options = dict(kwargs)
-        self.ae_optimizer = keras.optimizers.get(ae_optimizer or _default_optimizer())
-        self.d_optimizer = keras.optimizers.get(d_optimizer or _default_optimizer())
         self.g_optimizer = None
-        if self.schedule == "paper":
-            self.g_optimizer = keras.optimizers.get(g_optimizer or _default_optimizer())
-        given = [o for o in (self.ae_optimizer, self.d_optimizer, self.g_optimizer) if o]
-        if len({id(o) for o in given}) != len(given):
-            raise ValueError(
-                "ae_optimizer, d_optimizer, g_optimizer: expected a separate "
-                "optimizer for each network; a Keras optimizer is bound to the "
-                "variables it was built with and cannot be shared."
-            )
-        # Build the slots now, inside any distribution scope compile runs in.
-        self.ae_optimizer.build(self._autoencoder_variables())
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        if self.g_optimizer is not None:
-            self.g_optimizer.build(self.encoder.trainable_variables)
+        optimizers = []
+        for key, variables in roles.items():
+            optimizer = keras.optimizers.get(given.get(key) or _default_optimizer())
+            if any(optimizer is other for other in optimizers):
+                raise ValueError(
+                    f"{', '.join(roles)}: expected a separate optimizer for each "
+                    "network; a Keras optimizer is bound to the variables it was "
+                    "built with and cannot be shared."
+                )
+            optimizers.append(optimizer)
+            setattr(self, key, optimizer)
+            # Build the slots now, inside any distribution scope compile runs in.
+            optimizer.build(variables)
 
     def get_compile_config(self):
         if not self.compiled:
             return None
-        serialize = keras.saving.serialize_keras_object
-        return {
-            "ae_optimizer": serialize(self.ae_optimizer),
-            "d_optimizer": serialize(self.d_optimizer),
-            "g_optimizer": serialize(self.g_optimizer) if self.g_optimizer else None,
-            **self._compile_options,
+        config = {
+            key: keras.saving.serialize_keras_object(getattr(self, key))
+            for key in self.optimizer_roles()
         }
+        return {**config, **self._compile_options}
 
     def compile_from_config(self, config):
         config = dict(config)
-        for key in ("ae_optimizer", "d_optimizer", "g_optimizer"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key, value in config.items():
+            if key.endswith("_optimizer") and value is not None:
+                config[key] = keras.saving.deserialize_keras_object(value)
         self.compile(**config)
 
     # Training ------------------------------------------------------------------
@@ -235,6 +282,7 @@ class AdversarialAutoencoder(keras.Model):
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit` after checking `x` (images or a dataset of them)."""
         data.check_fit_data(x, shape=self.encoder.input_shape[1:])
+        self.check_fit_labels(x, y)
         if isinstance(x, tf.data.Dataset):
             # A dataset shuffles itself (see `data.make_dataset`); Keras would warn.
             kwargs.setdefault("shuffle", False)
@@ -249,11 +297,18 @@ class AdversarialAutoencoder(keras.Model):
         else:
             self.discriminator_update(x, labels)
             self.joint_update(x, labels)
+        self.extra_updates(x, labels)
         return {m.name: m.result() for m in self.metrics}
 
     @staticmethod
     def _step(optimizer, tape, loss, variables):
-        optimizer.apply(tape.gradient(loss, variables), variables)
+        gradients = tape.gradient(loss, variables)
+        # Zeros, not None, for variables a loss does not reach (the z head under
+        # the semi-supervised classifier loss): they then stay where they are.
+        gradients = [
+            ops.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)
+        ]
+        optimizer.apply(gradients, variables)
 
     def reconstruction_update(self, x, labels):
         """Encoder and decoder take one step on the reconstruction error."""
@@ -331,10 +386,11 @@ class AdversarialAutoencoder(keras.Model):
 
     # Use -----------------------------------------------------------------------
 
-    def call(self, x, training=False):
+    def call(self, inputs, training=False):
         """Reconstructs images, so `predict(x)` gives reconstructions."""
+        x, labels = self.split_inputs(inputs)
         z = self.encoder(x, training=training)
-        return self.decoder(self.decoder_inputs(z, None), training=training)
+        return self.decoder(self.decoder_inputs(z, labels), training=training)
 
     def encode(self, x, batch_size=256):
         """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
@@ -365,6 +421,7 @@ class AdversarialAutoencoder(keras.Model):
             "reconstruction": self.reconstruction,
             "reconstruction_weight": self.reconstruction_weight,
             "adversarial_weight": self.adversarial_weight,
+            "num_classes": self.num_classes,
             "seed": self.seed,
         }
 

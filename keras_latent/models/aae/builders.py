@@ -41,6 +41,7 @@ def build_encoder(
     latent_dim=2,
     hidden_units=(1000, 1000),
     variational=False,
+    num_classes=None,
     seed=None,
     name="encoder",
 ):
@@ -53,6 +54,9 @@ def build_encoder(
         variational: bool. Mean and log-variance heads followed by a `Sampling`
             layer, as article 000 builds it, instead of one deterministic code
             head, as the paper does. Defaults to False.
+        num_classes: int or None. Adds a softmax head `y` of this size before
+            the code: the encoder then outputs `[y, z]`, as the semi-supervised
+            AAE's does (paper sec. 6, article 000's "GAN classifier").
         seed: int or None. Seed of the sampling layer.
         name: str. Defaults to `"encoder"`.
     """
@@ -66,13 +70,49 @@ def build_encoder(
         z = Sampling(seed=seed, name="z")([mean, log_var])
     else:
         z = layers.Dense(latent_dim, name="z")(h)
-    return keras.Model(images, z, name=name)
+    if num_classes is None:
+        return keras.Model(images, z, name=name)
+    _check_size(num_classes, "num_classes")
+    y = layers.Dense(num_classes, activation="softmax", name="y")(h)
+    return keras.Model(images, [y, z], name=name)
+
+
+def build_classifier(
+    input_shape=(28, 28, 1), num_classes=10, hidden_units=(1000, 1000), name="classifier"
+):
+    """The encoder's MLP with only a softmax head: the semi-supervised baseline.
+
+    Args:
+        input_shape: tuple. `(height, width, channels)`.
+        num_classes: int. Defaults to 10.
+        hidden_units: tuple of ints. Defaults to `(1000, 1000)`.
+        name: str. Defaults to `"classifier"`.
+    """
+    input_shape = _check_image_shape(input_shape, "input_shape")
+    _check_size(num_classes, "num_classes")
+    images = keras.Input(input_shape, name="images")
+    h = _hidden(layers.Flatten()(images), hidden_units, "encoder")
+    y = layers.Dense(num_classes, activation="softmax", name="y")(h)
+    return keras.Model(images, y, name=name)
+
+
+def _code_inputs(latent_dim, num_classes, label_first):
+    """The code input, or `[label, code]` / `[code, label]` with a one-hot label input."""
+    _check_size(latent_dim, "latent_dim")
+    z = keras.Input((latent_dim,), name="z")
+    if num_classes is None:
+        return z, z
+    _check_size(num_classes, "num_classes")
+    label = keras.Input((num_classes,), name="label")
+    inputs = [label, z] if label_first else [z, label]
+    return inputs, layers.Concatenate(name="label_and_z")(inputs)
 
 
 def build_decoder(
     output_shape=(28, 28, 1),
     latent_dim=2,
     hidden_units=(1000, 1000),
+    num_classes=None,
     name="decoder",
 ):
     """MLP decoder p(x|z): ReLU layers and a sigmoid image in [0, 1].
@@ -81,27 +121,33 @@ def build_decoder(
         output_shape: tuple. `(height, width, channels)` of the images.
         latent_dim: int. Size of the code. Defaults to 2.
         hidden_units: tuple of ints. Defaults to `(1000, 1000)`.
+        num_classes: int or None. When given, the decoder takes `[label, z]`, a
+            one-hot (or softmax) label of this size beside the code (article
+            000's supervised AAE; paper sec. 5). Defaults to None.
         name: str. Defaults to `"decoder"`.
     """
     output_shape = _check_image_shape(output_shape, "output_shape")
-    _check_size(latent_dim, "latent_dim")
-    z = keras.Input((latent_dim,), name="z")
-    h = _hidden(z, hidden_units, "decoder")
+    inputs, h = _code_inputs(latent_dim, num_classes, label_first=True)
+    h = _hidden(h, hidden_units, "decoder")
     h = layers.Dense(int(np.prod(output_shape)), activation="sigmoid", name="pixels")(h)
     images = layers.Reshape(output_shape, name="images")(h)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
-def build_discriminator(latent_dim=2, hidden_units=(1000, 1000), name="discriminator"):
+def build_discriminator(
+    latent_dim=2, hidden_units=(1000, 1000), num_classes=None, name="discriminator"
+):
     """MLP discriminator on codes: ReLU layers and one logit (real = prior).
 
     Args:
-        latent_dim: int. Size of the code. Defaults to 2.
+        latent_dim: int. Size of the code (or of the category for `D_cat`).
+            Defaults to 2.
         hidden_units: tuple of ints. Defaults to `(1000, 1000)`.
+        num_classes: int or None. When given, the discriminator takes `[z,
+            label]` with a one-hot label of this size (paper sec. 4, fig. 6).
         name: str. Defaults to `"discriminator"`.
     """
-    _check_size(latent_dim, "latent_dim")
-    z = keras.Input((latent_dim,), name="z")
-    h = _hidden(z, hidden_units, "discriminator")
+    inputs, h = _code_inputs(latent_dim, num_classes, label_first=False)
+    h = _hidden(h, hidden_units, "discriminator")
     logit = layers.Dense(1, name="logit")(h)
-    return keras.Model(z, logit, name=name)
+    return keras.Model(inputs, logit, name=name)

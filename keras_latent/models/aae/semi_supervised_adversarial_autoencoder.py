@@ -1,0 +1,260 @@
+"""The semi-supervised AAE: a softmax head y regularised toward one-hot codes."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_latent import data, losses
+from keras_latent.models.aae.adversarial_autoencoder import (
+    AdversarialAutoencoder,
+    _check_sizes,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_latent")
+class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
+    """AAE with a categorical code y and a style code z, trained with few labels.
+
+    The encoder outputs `[y, z]`: a softmax over classes and a continuous code.
+    The decoder reconstructs from `[y, z]`. Two discriminators regularise the
+    codes: `category_discriminator` (D_cat) tells y from one-hot draws of a
+    uniform categorical, `discriminator` (D_gauss) tells z from prior draws. Each
+    step runs, on every example:
+
+    1. reconstruction: encoder and decoder (`ae_optimizer`);
+    2. regularisation: D_gauss (`d_optimizer`), D_cat (`d_cat_optimizer`), then
+       the encoder against both (`g_optimizer`);
+    3. supervised: the y head's cross-entropy on the examples whose label is
+       not -1 (`supervised_optimizer`); unlabelled examples never enter it.
+
+    `fit(x, y)` takes labels with -1 for unlabelled examples; see
+    `keras_latent.data.hide_labels` and `semi_supervised_dataset`. `predict(x)`
+    returns class probabilities.
+
+    Args:
+        encoder: `keras.Model`. Images to `[y (num_classes,), z (latent_dim,)]`,
+            e.g. `build_encoder(..., num_classes=10)`.
+        decoder: `keras.Model`. `[y, z]` to images, e.g.
+            `build_decoder(..., num_classes=10)`.
+        discriminator: `keras.Model`. D_gauss, z to one logit.
+        category_discriminator: `keras.Model`. D_cat, y to one logit, e.g.
+            `build_discriminator(latent_dim=10, name="category_discriminator")`.
+        num_classes: int. Defaults to 10.
+        prior: str or `Prior` for z. Defaults to `"gaussian"`.
+        reconstruction: str. Defaults to `"mse"`, as article 000.
+        **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
+            always `"paper"`).
+
+    Example:
+
+    >>> import keras_latent as kl
+    >>> (x, y), (x_test, y_test) = kl.data.load_dataset("digits")
+    >>> aae = kl.SemiSupervisedAdversarialAutoencoder(
+    ...     kl.build_encoder(x.shape[1:], latent_dim=4, hidden_units=(64,), num_classes=10),
+    ...     kl.build_decoder(x.shape[1:], latent_dim=4, hidden_units=(64,), num_classes=10),
+    ...     kl.build_discriminator(latent_dim=4, hidden_units=(64,)),
+    ...     kl.build_discriminator(latent_dim=10, hidden_units=(64,)), seed=0)
+    >>> aae.compile()
+    >>> few = kl.data.hide_labels(y, labels_per_class=5)
+    >>> history = aae.fit(kl.data.semi_supervised_dataset(x, few, seed=0), epochs=1, verbose=0)
+    >>> aae.predict(x_test, verbose=0).shape
+    (359, 10)
+
+    Reference:
+        Makhzani et al. 2015, sec. 6 and fig. 8; article 000, "GAN classifier".
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        discriminator,
+        category_discriminator,
+        num_classes=10,
+        prior="gaussian",
+        reconstruction="mse",
+        **kwargs,
+    ):
+        if kwargs.get("schedule", "paper") != "paper":
+            raise ValueError(
+                "schedule: the semi-supervised AAE runs the paper's schedule; got "
+                f"{kwargs['schedule']!r}."
+            )
+        super().__init__(
+            encoder, decoder, discriminator, prior=prior, reconstruction=reconstruction,
+            num_classes=num_classes, **kwargs,
+        )
+        self.category_discriminator = category_discriminator
+        _check_sizes(
+            category_discriminator, "category_discriminator", [self.num_classes],
+            what="the class count",
+        )
+        self.d_cat_loss_tracker = keras.metrics.Mean(name="d_cat_loss")
+        self.supervised_loss_tracker = keras.metrics.Mean(name="supervised_loss")
+
+    def code_size(self):
+        outputs = self.encoder.outputs
+        if len(outputs) != 2 or outputs[0].shape[-1] != self.num_classes:
+            raise ValueError(
+                f"encoder: expected outputs [y ({self.num_classes},), z]; got "
+                f"{[tuple(t.shape) for t in outputs]}."
+            )
+        return outputs[1].shape[-1]
+
+    def decoder_input_sizes(self):
+        return [self.num_classes, self.latent_dim]
+
+    def decoder_inputs(self, code, labels):
+        return list(code)
+
+    def optimizer_roles(self):
+        return {
+            **super().optimizer_roles(),
+            "d_cat_optimizer": self.category_discriminator.trainable_variables,
+            "supervised_optimizer": self.encoder.trainable_variables,
+        }
+
+    def compile(
+        self,
+        ae_optimizer=None,
+        d_optimizer=None,
+        g_optimizer=None,
+        d_cat_optimizer=None,
+        supervised_optimizer=None,
+        **kwargs,
+    ):
+        """One optimizer per update; each defaults to `Adam(2e-4, beta_1=0.5)`.
+
+        `d_optimizer` trains D_gauss, `d_cat_optimizer` D_cat, `g_optimizer` the
+        encoder against both, `supervised_optimizer` the encoder's y head on
+        labelled examples, `ae_optimizer` encoder and decoder on reconstruction.
+        """
+        super().compile(
+            ae_optimizer, d_optimizer, g_optimizer, d_cat_optimizer=d_cat_optimizer,
+            supervised_optimizer=supervised_optimizer, **kwargs,
+        )
+
+    @property
+    def metrics(self):
+        return super().metrics + [self.d_cat_loss_tracker, self.supervised_loss_tracker]
+
+    def check_fit_labels(self, x, y):
+        data.check_fit_labels(x, y, self.num_classes, allow_unlabelled=True)
+
+    def _categorical_draws(self, n):
+        classes = keras.random.randint((n,), 0, self.num_classes, seed=self.seed_generator)
+        return ops.one_hot(classes, self.num_classes)
+
+    def discriminator_update(self, x, labels):
+        """D_gauss on prior draws against z, then D_cat on one-hot draws against y."""
+        y_fake, z_fake = self.encoder(x, training=True)
+        n = ops.shape(z_fake)[0]
+        pairs = (
+            (self.discriminator, self.d_optimizer, z_fake,
+             self.prior.sample(n, seed=self.seed_generator)),
+            (self.category_discriminator, self.d_cat_optimizer, y_fake,
+             self._categorical_draws(n)),
+        )
+        for critic, optimizer, fake_codes, real_codes in pairs:
+            with tf.GradientTape() as tape:
+                real = critic(real_codes, training=True)
+                fake = critic(fake_codes, training=True)
+                d_loss = losses.discriminator_loss(real, fake)
+                loss = optimizer.scale_loss(losses.global_mean(d_loss))
+            self._step(optimizer, tape, loss, critic.trainable_variables)
+            if critic is self.discriminator:
+                self.d_loss_tracker.update_state(ops.mean(d_loss))
+                self.d_accuracy_tracker.update_state(
+                    ops.mean(losses.discriminator_accuracy(real, fake))
+                )
+            else:
+                self.d_cat_loss_tracker.update_state(ops.mean(d_loss))
+
+    def generator_update(self, x, labels):
+        """The encoder takes one step toward y and z that both discriminators call real."""
+        with tf.GradientTape() as tape:
+            y, z = self.encoder(x, training=True)
+            g_loss = losses.generator_loss(
+                self.discriminator(z, training=True)
+            ) + losses.generator_loss(self.category_discriminator(y, training=True))
+            loss = self.g_optimizer.scale_loss(losses.global_mean(g_loss))
+        self._step(self.g_optimizer, tape, loss, self.encoder.trainable_variables)
+        self.g_loss_tracker.update_state(ops.mean(g_loss))
+
+    def supervised_loss(self, x, labels, training=True):
+        """Cross-entropy of the y head on labelled examples (label >= 0).
+
+        Returns `(loss, mean, count)`: the loss to differentiate (its global-batch
+        share), the mean over this replica's labelled examples, and their count.
+        """
+        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+        mask = ops.cast(labels >= 0, "float32")
+        y, _ = self.encoder(x, training=training)
+        y = ops.clip(ops.cast(y, "float32"), 1e-7, 1.0)
+        picked = ops.take_along_axis(y, ops.maximum(labels, 0)[:, None], axis=1)[:, 0]
+        per_example = -ops.log(picked) * mask
+        count = ops.sum(mask)
+        mean = ops.sum(per_example) / ops.maximum(count, 1.0)
+        # Rescale the global mean over the batch to a mean over labelled examples.
+        share = ops.mean(mask)
+        return losses.global_mean(per_example) / ops.maximum(share, 1e-8), mean, count
+
+    def extra_updates(self, x, labels):
+        """The supervised phase: the y head's cross-entropy on labelled examples."""
+        if labels is None:
+            raise ValueError(
+                "labels: the semi-supervised AAE needs labels (-1 for unlabelled)."
+            )
+        with tf.GradientTape() as tape:
+            loss, mean, count = self.supervised_loss(x, labels)
+            loss = self.supervised_optimizer.scale_loss(loss)
+        self._step(self.supervised_optimizer, tape, loss, self.encoder.trainable_variables)
+        self.supervised_loss_tracker.update_state(mean, sample_weight=count)
+
+    def test_step(self, batch):
+        x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
+        y, z = self.encoder(x, training=False)
+        x_hat = self.decoder([y, z], training=False)
+        n = ops.shape(z)[0]
+        real = self.discriminator(self.prior.sample(n, seed=self.seed_generator))
+        fake = self.discriminator(z)
+        cat_real = self.category_discriminator(self._categorical_draws(n))
+        cat_fake = self.category_discriminator(y)
+        recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
+        self.recon_loss_tracker.update_state(ops.mean(recon))
+        self.d_loss_tracker.update_state(ops.mean(losses.discriminator_loss(real, fake)))
+        self.d_accuracy_tracker.update_state(
+            ops.mean(losses.discriminator_accuracy(real, fake))
+        )
+        self.d_cat_loss_tracker.update_state(
+            ops.mean(losses.discriminator_loss(cat_real, cat_fake))
+        )
+        self.g_loss_tracker.update_state(
+            ops.mean(losses.generator_loss(fake) + losses.generator_loss(cat_fake))
+        )
+        if labels is not None:
+            _, mean, count = self.supervised_loss(x, labels, training=False)
+            self.supervised_loss_tracker.update_state(mean, sample_weight=count)
+        return {m.name: m.result() for m in self.metrics}
+
+    def call(self, inputs, training=False):
+        """Class probabilities from the y head, so `predict(x)` classifies."""
+        x, _ = self.split_inputs(inputs)
+        y, _ = self.encoder(x, training=training)
+        return y
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("schedule")
+        config["category_discriminator"] = keras.saving.serialize_keras_object(
+            self.category_discriminator
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["category_discriminator"] = keras.saving.deserialize_keras_object(
+            config["category_discriminator"]
+        )
+        return super().from_config(config)

@@ -1,0 +1,212 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.linear_model import LogisticRegression
+
+import keras_latent as kl
+from keras_latent import evaluation, priors
+from tests.helpers import assert_saved_model_round_trip
+from tests.models.test_adversarial_autoencoder import moved, snapshot
+
+UNITS = (64,)
+
+
+def supervised(latent_dim=4, units=UNITS, **kwargs):
+    return kl.SupervisedAdversarialAutoencoder(
+        kl.build_encoder(latent_dim=latent_dim, hidden_units=units),
+        kl.build_decoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
+        kl.build_discriminator(latent_dim=latent_dim, hidden_units=units),
+        prior=priors.Gaussian(dim=latent_dim, std=5.0),
+        seed=0,
+        **kwargs,
+    )
+
+
+def label_regularized(prior="mixture", **kwargs):
+    return kl.LabelRegularizedAdversarialAutoencoder(
+        kl.build_encoder(hidden_units=UNITS),
+        kl.build_decoder(hidden_units=UNITS),
+        kl.build_discriminator(hidden_units=UNITS, num_classes=10),
+        prior=prior,
+        seed=0,
+        **kwargs,
+    )
+
+
+def semi_supervised(latent_dim=4, units=UNITS, **kwargs):
+    return kl.SemiSupervisedAdversarialAutoencoder(
+        kl.build_encoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
+        kl.build_decoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
+        kl.build_discriminator(latent_dim=latent_dim, hidden_units=units),
+        kl.build_discriminator(latent_dim=10, hidden_units=units, name="category_discriminator"),
+        seed=0,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def labels():
+    return np.arange(32) % 10
+
+
+def test_the_label_reaches_the_decoder(mnist_subset):
+    (x, y), (xt, yt) = mnist_subset
+    # A 2-D style code cannot hold the digit too, so the decoder must use the label.
+    model = supervised(latent_dim=2, units=(256,))
+    model.prior = priors.Gaussian(dim=2)
+    model.compile(ae_optimizer=keras.optimizers.Adam(2e-3))
+    model.fit(x, y, batch_size=100, epochs=-(-32000 // len(x)), verbose=0)
+    reader = LogisticRegression(max_iter=300).fit(x.reshape(len(x), -1), y)
+    # Ten styles from the prior, each written as every digit: the reader follows the label.
+    z = np.repeat(np.asarray(model.prior.sample(10, seed=0)), 10, axis=0)
+    asked = np.tile(np.arange(10), 10)
+    images = model.decode(z, asked)
+    accuracy = np.mean(reader.predict(images.reshape(len(images), -1)) == asked)
+    assert accuracy > 0.5  # chance: 0.1
+    assert model.sample(10, labels=np.full(10, 3), seed=0).shape == (10, 28, 28, 1)
+
+
+def test_label_regularized_draws_come_from_the_class_component(labels):
+    model = label_regularized(prior="swiss_roll")
+    z, same = model.prior_codes(32, tf.constant(labels))
+    assert same is not None
+    assert np.mean(model.prior.component_of(np.asarray(z)) == labels) > 0.9
+
+
+def test_label_regularized_training_puts_classes_in_their_components(mnist_subset):
+    (x, y), (xt, yt) = mnist_subset
+    model = kl.LabelRegularizedAdversarialAutoencoder(
+        kl.build_encoder(hidden_units=(256,)),
+        kl.build_decoder(hidden_units=(256,)),
+        kl.build_discriminator(hidden_units=(256,), num_classes=10),
+        prior="mixture",
+        seed=0,
+    )
+    model.compile(
+        ae_optimizer=keras.optimizers.Adam(1e-3),
+        d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+    )
+    before = evaluation.share_in_own_component(model.encode(xt), yt, model.prior)
+    model.fit(x, y, batch_size=100, epochs=-(-48000 // len(x)), verbose=0)  # 480 steps
+    after = evaluation.share_in_own_component(model.encode(xt), yt, model.prior)
+    assert after > max(0.25, before + 0.1)  # chance: 0.1
+
+
+def test_unlabelled_examples_never_enter_the_supervised_loss(images):
+    model = semi_supervised()
+    model.compile()
+    hidden = tf.constant(np.full(len(images), -1))
+    with tf.GradientTape() as tape:
+        loss, _, count = model.supervised_loss(tf.constant(images), hidden)
+    gradients = tape.gradient(loss, model.encoder.trainable_variables)
+    assert float(count) == 0
+    assert all(g is None or not np.any(g.numpy()) for g in gradients)
+    # Half labelled: the loss depends on the labelled half only.
+    mixed = np.where(np.arange(len(images)) % 2 == 0, np.arange(len(images)) % 10, -1)
+    noisy = images.copy()
+    noisy[1::2] = np.random.default_rng(1).uniform(size=noisy[1::2].shape)
+    first = model.supervised_loss(tf.constant(images), tf.constant(mixed))[0]
+    second = model.supervised_loss(tf.constant(noisy), tf.constant(mixed))[0]
+    assert float(first) == pytest.approx(float(second), rel=1e-6)
+    assert float(first) > 0
+
+
+def test_each_semi_supervised_update_moves_only_its_own_networks(images, labels):
+    model = semi_supervised()
+    frozen = keras.optimizers.SGD(0.0)
+    model.compile(d_cat_optimizer=frozen)
+    x, y = tf.constant(images), tf.constant(labels)
+    networks = {
+        "encoder": model.encoder, "decoder": model.decoder,
+        "d_gauss": model.discriminator, "d_cat": model.category_discriminator,
+    }
+    cases = [
+        (model.reconstruction_update, {"encoder", "decoder"}),
+        (model.discriminator_update, {"d_gauss"}),  # d_cat's optimizer has rate 0
+        (model.generator_update, {"encoder"}),
+    ]
+    for update, owners in cases:
+        before = {name: snapshot(net) for name, net in networks.items()}
+        update(x, y)
+        for name, net in networks.items():
+            assert any(moved(before[name], net.trainable_variables)) == (name in owners), (
+                update.__name__, name)
+    # With D_gauss frozen instead, only D_cat moves.
+    model = semi_supervised()
+    model.compile(d_optimizer=keras.optimizers.SGD(0.0))
+    before = {"d_gauss": snapshot(model.discriminator), "d_cat": snapshot(model.category_discriminator)}
+    model.discriminator_update(x, y)
+    assert not any(moved(before["d_gauss"], model.discriminator.trainable_variables))
+    assert all(moved(before["d_cat"], model.category_discriminator.trainable_variables))
+    # The supervised update reaches the y head but leaves the z head alone.
+    z_head = [v for v in model.encoder.trainable_variables if v.path.startswith("z/")]
+    y_head = [v for v in model.encoder.trainable_variables if v.path.startswith("y/")]
+    z_before, y_before = snapshot_of(z_head), snapshot_of(y_head)
+    model.extra_updates(x, y)
+    assert not any(moved(z_before, z_head)) and all(moved(y_before, y_head))
+
+
+def snapshot_of(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def test_semi_supervised_fit_on_partly_labelled_dataset(mnist_subset):
+    (x, y), (xt, yt) = mnist_subset
+    few = kl.data.hide_labels(y, labels_per_class=10, seed=0)
+    model = semi_supervised(units=(128,))
+    model.compile()
+    history = model.fit(kl.data.semi_supervised_dataset(x, few, seed=0), epochs=2, verbose=0)
+    assert {"supervised_loss", "d_cat_loss", "recon_loss", "d_loss", "g_loss"} <= set(history.history)
+    assert history.history["supervised_loss"][-1] < history.history["supervised_loss"][0]
+    probabilities = model.predict(xt, verbose=0)
+    assert probabilities.shape == (len(xt), 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.mean(probabilities.argmax(axis=1) == yt) > 0.3
+
+
+@pytest.mark.parametrize("make", [supervised, label_regularized, semi_supervised])
+def test_saved_variants_round_trip(make, images, labels, tmp_path):
+    model = make()
+    model.compile()
+    model.fit(images, labels, batch_size=16, epochs=1, verbose=0)
+    inputs = {"images": images, "labels": labels}
+    loaded = assert_saved_model_round_trip(
+        model, None, tmp_path, outputs=lambda m: m.predict(inputs, verbose=0)
+    )
+    assert loaded.compiled and loaded.num_classes == 10
+    assert loaded.ae_optimizer.iterations.numpy() == 2
+    loaded.fit(images, labels, batch_size=16, epochs=1, verbose=0)
+
+
+def test_bad_labels_raise(images, labels):
+    model = supervised()
+    model.compile()
+    with pytest.raises(ValueError, match=r"y: expected labels in \[0, 9\]"):
+        model.fit(images, labels + 5, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="y: expected one-hot labels of size 10"):
+        model.fit(images, np.eye(12)[labels], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="y: this model needs labels"):
+        model.fit(images, epochs=1, verbose=0)
+    model.fit(images, np.eye(10)[labels], batch_size=16, epochs=1, verbose=0)  # one-hot is fine
+    semi = semi_supervised()
+    semi.compile()
+    with pytest.raises(ValueError, match="y: expected at least one labelled example"):
+        semi.fit(images, np.full(len(images), -1), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="y: expected at least one labelled example"):
+        kl.data.semi_supervised_dataset(images, np.full(len(images), -1))
+    with pytest.raises(ValueError, match="prior: expected a prior with 10 per-class"):
+        label_regularized(prior=priors.GaussianMixture(num_components=6))
+    with pytest.raises(ValueError, match="discriminator: expected inputs of sizes"):
+        kl.LabelRegularizedAdversarialAutoencoder(
+            kl.build_encoder(hidden_units=UNITS), kl.build_decoder(hidden_units=UNITS),
+            kl.build_discriminator(hidden_units=UNITS, num_classes=7),
+        )
+    with pytest.raises(ValueError, match="category_discriminator: expected inputs of sizes"):
+        kl.SemiSupervisedAdversarialAutoencoder(
+            kl.build_encoder(latent_dim=4, hidden_units=UNITS, num_classes=10),
+            kl.build_decoder(latent_dim=4, hidden_units=UNITS, num_classes=10),
+            kl.build_discriminator(latent_dim=4, hidden_units=UNITS),
+            kl.build_discriminator(latent_dim=8, hidden_units=UNITS),
+        )
