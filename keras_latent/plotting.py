@@ -170,3 +170,35 @@ def latent_grid(decode, extent=(-2.0, 2.0), n=15, title=None):
     ax.set_yticks([(h + 1) * r + h / 2 for r in (0, len(ys) - 1)])
     ax.set_yticklabels([f"z2={ys[-1]:.2g}", f"z2={ys[0]:.2g}"])
     return fig
+
+
+def grouped_bars(groups, ylabel=None, title=None):
+    """Bars of several series per group, each bar labelled with its value.
+
+    Args:
+        groups: dict `{group: {series: value}}`; a value of None draws no bar.
+        ylabel: str or None.
+        title: str or None.
+    """
+    names = list(groups)
+    series = list(dict.fromkeys(s for values in groups.values() for s in values))
+    width = 0.8 / max(len(series), 1)
+    fig = Figure(figsize=(1.2 + 1.6 * len(names) * max(len(series), 1) / 2, 4))
+    ax = fig.add_subplot()
+    for i, name in enumerate(series):
+        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(names))]
+        values = [groups[group].get(name) for group in names]
+        kept = [(x, v) for x, v in zip(xs, values) if v is not None]
+        if not kept:
+            continue
+        bars = ax.bar([x for x, _ in kept], [v for _, v in kept], width, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False)
+    ax.grid(True, axis="y", lw=0.3, alpha=0.5)
+    return fig

@@ -99,43 +99,59 @@ def load_data(args):
         return data.load_dataset("digits")
 
 
-def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag):
-    """Trains `build()`'s model on `x`, or loads it when a finished copy exists.
+def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
+    """Trains `build()`'s model, or loads a finished copy trained with the same `stamp`.
 
-    A finished model is saved as `<checkpoint_dir>/<tag>.keras`; while it trains,
-    `keras.callbacks.BackupAndRestore` keeps the last finished epoch so a killed
-    run resumes from there.
+    A finished model is saved as `<checkpoint_dir>/<tag>.keras` beside `<tag>.json`,
+    the settings it was trained with (`stamp`); a copy with other settings is
+    trained afresh. While a model trains, `keras.callbacks.BackupAndRestore`
+    keeps its last finished epoch, so a killed run resumes from there.
     """
     import keras
 
+    os.makedirs(checkpoint_dir, exist_ok=True)
     final = os.path.join(checkpoint_dir, f"{tag}.keras")
-    if os.path.exists(final):
-        print(f"{tag}: loading the finished model from {final}")
-        return keras.saving.load_model(final)
+    stamp_path = os.path.join(checkpoint_dir, f"{tag}.json")
+    wanted = json.dumps(stamp, sort_keys=True)
+    backup = os.path.join(checkpoint_dir, f"{tag}-backup")
+    if os.path.exists(stamp_path):
+        with open(stamp_path) as f:
+            same = f.read() == wanted
+        if same and os.path.exists(final):
+            print(f"{tag}: loading the finished model from {final}")
+            return keras.saving.load_model(final)
+        if not same:
+            print(f"{tag}: checkpoints hold other settings; training afresh")
+            shutil.rmtree(backup, ignore_errors=True)
+    with open(stamp_path, "w") as f:
+        f.write(wanted)
     model = build()
     callbacks = list(fit_kwargs.pop("callbacks", []))
-    callbacks.append(
-        keras.callbacks.BackupAndRestore(os.path.join(checkpoint_dir, f"{tag}-backup"))
-    )
-    model.fit(x, callbacks=callbacks, **fit_kwargs)
+    callbacks.append(keras.callbacks.BackupAndRestore(backup))
+    model.fit(x, y, callbacks=callbacks, **fit_kwargs)
     model.save(final)
     return model
 
 
-def prepare_checkpoints(out, settings, seed):
-    """The run's checkpoint folder; emptied when it holds another run's settings."""
-    folder = os.path.join(out, "checkpoints")
-    stamp = os.path.join(folder, "settings.json")
-    wanted = json.dumps({"settings": settings, "seed": seed}, sort_keys=True)
-    if os.path.exists(stamp):
-        with open(stamp) as f:
-            if f.read() != wanted:
-                print(f"{folder} holds another run's checkpoints; starting afresh")
-                shutil.rmtree(folder)
-    os.makedirs(folder, exist_ok=True)
-    with open(stamp, "w") as f:
-        f.write(wanted)
-    return folder
+def digit_classifier_or_none(args, image_shape, num_classes):
+    """The cached MNIST digit classifier, or None where it cannot read these images.
+
+    A --quick run uses it only when a cached copy exists (training it takes a few
+    minutes); a full run trains it on first use.
+    """
+    from keras_latent import data, evaluation
+
+    if tuple(image_shape) != (28, 28, 1) or num_classes != 10:
+        return None
+    cached = os.path.join(evaluation.cache_dir(), evaluation.CLASSIFIER_FILE)
+    if args.quick and not os.path.exists(cached):
+        print("--quick: no cached digit classifier; classifier metrics are skipped")
+        return None
+    try:
+        return evaluation.digit_classifier(verbose=2)
+    except data.DatasetUnavailableError as error:
+        print(f"digit classifier unavailable ({error}); classifier metrics are skipped")
+        return None
 
 
 def versions():

@@ -1,4 +1,4 @@
-"""The reproduction scripts' --quick runs, end to end (about half a minute each)."""
+"""The reproduction scripts' --quick runs, end to end (under a minute each)."""
 
 import json
 import os
@@ -8,6 +8,11 @@ import pytest
 pytestmark = pytest.mark.reproduction
 
 
+def read_metrics(folder):
+    with open(os.path.join(folder, "metrics.json")) as f:
+        return json.load(f)
+
+
 def test_aae_priors_quick(tmp_path):
     from reproductions import aae_priors
 
@@ -15,19 +20,39 @@ def test_aae_priors_quick(tmp_path):
     names = {os.path.basename(p) for p in paths}
     for prior in aae_priors.SETTINGS["priors"]:
         assert f"prior_{prior}.png" in names and f"latent_grid_{prior}.png" in names
+    for prior in aae_priors.SETTINGS["supervised_priors"]:
+        assert {f"supervised_prior_{prior}.png", f"supervised_samples_{prior}.png"} <= names
     for path in paths:
         assert os.path.getsize(path) > 1000
-    with open(os.path.join(tmp_path, "metrics.json")) as f:
-        record = json.load(f)
+    record = read_metrics(tmp_path)
     assert record["quick"] is True and record["seed"] == 0
-    assert set(record["metrics"]) == set(aae_priors.SETTINGS["priors"])
-    for values in record["metrics"].values():
+    assert set(record["metrics"]["unsupervised"]) == set(aae_priors.SETTINGS["priors"])
+    for values in record["metrics"]["unsupervised"].values():
         assert values["energy_distance"] >= 0 and 0 < values["test_mse"] < 0.25
+    for values in record["metrics"]["supervised"].values():
+        assert 0 <= values["share_in_own_component"] <= 1
     assert {"python", "keras", "tensorflow", "keras_latent"} <= set(record["versions"])
     assert record["settings"]["epochs"] == aae_priors.QUICK["epochs"]
+    assert record["tolerances"] == aae_priors.TOLERANCES
 
     # A second run finds the finished models and resumes instead of retraining.
     again = aae_priors.main(["--quick", "--out", str(tmp_path)])
     assert again == paths
-    with open(os.path.join(tmp_path, "metrics.json")) as f:
-        assert json.load(f)["metrics"] == record["metrics"]
+    assert read_metrics(tmp_path)["metrics"] == record["metrics"]
+
+
+def test_aae_guide_quick(tmp_path):
+    from reproductions import aae_guide
+
+    paths = aae_guide.main(["--quick", "--out", str(tmp_path)])
+    names = {os.path.basename(p) for p in paths}
+    assert {
+        "unsupervised_latent.png", "unsupervised_manifold.png", "supervised_styles.png",
+        "semi_supervised_error.png", "metrics.json",
+    } <= names
+    metrics = read_metrics(tmp_path)["metrics"]
+    assert set(metrics) == {"unsupervised", "supervised", "semi_supervised"}
+    for count in ("100", "1000"):
+        row = metrics["semi_supervised"][count]
+        assert 0 <= row["aae_test_error"] <= 100 and 0 <= row["baseline_test_error"] <= 100
+        assert row["paper_test_error"] in (1.90, 1.60)
