@@ -78,8 +78,20 @@ def start(name, args, settings):
     return time.time()
 
 
-def load_data(args):
-    """Loads `args.dataset`; a --quick run falls back to `digits` when MNIST is missing."""
+def load_data(args, settings):
+    """Loads `args.dataset`, cut to `settings["train_size"]` training images when set.
+
+    A --quick run falls back to `digits` when MNIST is missing; `settings["dataset"]`
+    records what was loaded.
+    """
+    (x_train, y_train), test = _load(args)
+    settings["dataset"] = args.dataset
+    if settings.get("train_size"):
+        x_train, y_train = x_train[: settings["train_size"]], y_train[: settings["train_size"]]
+    return (x_train, y_train), test
+
+
+def _load(args):
     from keras_latent import data
 
     try:

@@ -204,10 +204,7 @@ def main(argv=None):
     import keras_latent as kl
     from keras_latent import evaluation, plotting
 
-    (x_train, y_train), (x_test, y_test) = _common.load_data(args)
-    settings["dataset"] = args.dataset
-    if settings["train_size"]:
-        x_train, y_train = x_train[: settings["train_size"]], y_train[: settings["train_size"]]
+    (x_train, y_train), (x_test, y_test) = _common.load_data(args, settings)
     image_shape = x_train.shape[1:]
     num_classes = int(y_train.max()) + 1
     checkpoints = os.path.join(args.out, "checkpoints")

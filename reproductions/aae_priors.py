@@ -164,10 +164,7 @@ def main(argv=None):
 
     from keras_latent import plotting
 
-    (x_train, y_train), (x_test, y_test) = _common.load_data(args)
-    settings["dataset"] = args.dataset
-    if settings["train_size"]:
-        x_train, y_train = x_train[: settings["train_size"]], y_train[: settings["train_size"]]
+    (x_train, y_train), (x_test, y_test) = _common.load_data(args, settings)
     unsupervised_settings = {k: settings[k] for k in UNSUPERVISED_KEYS}
     rng = np.random.default_rng(args.seed)
     held_out = rng.permutation(len(x_test))[: settings["eval_size"]]

@@ -90,7 +90,10 @@ def test_stroke_width_grows_with_a_dilated_stroke():
 def test_classifier_is_trained_once_cached_and_used(mnist_subset, tmp_path, monkeypatch):
     (x, y), (xt, yt) = mnist_subset
     path = str(tmp_path / "clf.keras")
-    classifier = evaluation.digit_classifier(data=((x, y), (xt, yt)), epochs=2, path=path, verbose=0)
+    epochs = -(-8000 // len(x))  # two passes over the MNIST subset, more over digits
+    classifier = evaluation.digit_classifier(
+        data=((x, y), (xt, yt)), epochs=epochs, path=path, verbose=0
+    )
     assert (tmp_path / "clf.keras").exists()
     assert evaluation.digit_classifier(path=path) is classifier
     monkeypatch.setattr(evaluation, "_CLASSIFIERS", {})
