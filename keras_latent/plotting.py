@@ -29,16 +29,27 @@ def save(fig, path, dpi=120):
     return path
 
 
-def tile(images, ncols, pad=1, fill=1.0):
-    """Tiles `(N, H, W, C)` images into one `(rows*H, ncols*W, C)` array."""
+def tile(images, ncols, pad=1, fill=None):
+    """Tiles `(N, H, W, C)` images into one `(rows*H, ncols*W, C)` array.
+
+    Gaps are `fill`, by default the background: 0 for one channel (drawn white,
+    ink dark), 1 (white) for colour.
+    """
     images = np.asarray(images, "float32")
     n, h, w, c = images.shape
+    if fill is None:
+        fill = 0.0 if c == 1 else 1.0
     nrows = int(np.ceil(n / ncols))
     out = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad, c), fill, "float32")
     for i in range(n):
         r, k = divmod(i, ncols)
         out[r * (h + pad) : r * (h + pad) + h, k * (w + pad) : k * (w + pad) + w] = images[i]
     return out
+
+
+def _pad(height):
+    # Gaps between tiles: 2 pixels for 28-pixel digits.
+    return max(1, height // 14)
 
 
 def _show(ax, array):
@@ -69,14 +80,14 @@ def image_grid(images, ncols=10, title=None, row_labels=None, col_labels=None, s
     h, w = images.shape[1:3]
     fig = Figure(figsize=(max(2.0, ncols * scale * w / h), max(1.0, nrows * scale)))
     ax = fig.add_subplot()
-    _show(ax, tile(images, ncols))
+    _show(ax, tile(images, ncols, pad=_pad(h)))
     if row_labels is not None:
-        ax.set_yticks([(h + 1) * r + h / 2 for r in range(len(row_labels))])
+        ax.set_yticks([(h + _pad(h)) * r + h / 2 for r in range(len(row_labels))])
         ax.set_yticklabels(row_labels)
         ax.tick_params(axis="y", length=0)
     if col_labels is not None:
         ax.xaxis.tick_top()
-        ax.set_xticks([(w + 1) * k + w / 2 for k in range(len(col_labels))])
+        ax.set_xticks([(w + _pad(h)) * k + w / 2 for k in range(len(col_labels))])
         ax.set_xticklabels(col_labels)
         ax.tick_params(axis="x", length=0)
     if title:
@@ -165,9 +176,9 @@ def latent_grid(decode, extent=(-2.0, 2.0), n=15, title=None):
     fig = image_grid(images, ncols=len(xs), title=title, scale=0.45)
     ax = fig.axes[0]
     h, w = images.shape[1:3]
-    ax.set_xticks([(w + 1) * k + w / 2 for k in (0, len(xs) - 1)])
+    ax.set_xticks([(w + _pad(h)) * k + w / 2 for k in (0, len(xs) - 1)])
     ax.set_xticklabels([f"z1={xs[0]:.2g}", f"z1={xs[-1]:.2g}"])
-    ax.set_yticks([(h + 1) * r + h / 2 for r in (0, len(ys) - 1)])
+    ax.set_yticks([(h + _pad(h)) * r + h / 2 for r in (0, len(ys) - 1)])
     ax.set_yticklabels([f"z2={ys[-1]:.2g}", f"z2={ys[0]:.2g}"])
     return fig
 
