@@ -47,9 +47,13 @@ class AdversarialAutoencoder(keras.Model):
       encoder and decoder on `reconstruction_weight * reconstruction +
       adversarial_weight * generator loss` (`ae_optimizer`).
 
-    Variants (label into the decoder or the discriminator, several heads)
-    override the hooks `decoder_inputs`, `discriminator_inputs` and
-    `prior_codes` rather than the step.
+    Variants (`SupervisedAdversarialAutoencoder`,
+    `LabelRegularizedAdversarialAutoencoder`,
+    `SemiSupervisedAdversarialAutoencoder`) override small hooks rather than the
+    step: what the decoder and the discriminator receive (`decoder_inputs`,
+    `discriminator_inputs`), where prior draws come from (`prior_codes`), which
+    optimizers exist (`optimizer_roles`) and what runs after the schedule
+    (`extra_updates`).
 
     Args:
         encoder: `keras.Model`. Images `(H, W, C)` to codes `(latent_dim,)`.
@@ -61,6 +65,8 @@ class AdversarialAutoencoder(keras.Model):
         reconstruction: str. `"bce"`, `"mse"` or `"mae"`. Defaults to `"bce"`.
         reconstruction_weight: float. Joint schedule only. Defaults to 0.999.
         adversarial_weight: float. Joint schedule only. Defaults to 0.001.
+        num_classes: int or None. Class count of the labelled variants; None
+            here. Defaults to None.
         seed: int or None. Seed of the prior draws.
 
     Example:
