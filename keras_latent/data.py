@@ -107,7 +107,9 @@ def _to_float_images(x):
 
 
 def _load_keras_dataset(name, data_dir):
-    data_dir = data_dir or os.environ.get(DATA_DIR_VARIABLE)
+    if name == "mnist":
+        # The variable names the MNIST folder; other sets need an explicit folder.
+        data_dir = data_dir or os.environ.get(DATA_DIR_VARIABLE)
     if data_dir:
         return load_idx_folder(data_dir)
     try:

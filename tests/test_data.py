@@ -160,3 +160,16 @@ def test_semi_supervised_dataset_batches():
     images, labels = batches[0]
     assert tuple(images.shape) == (24, 8, 8, 2) and tuple(labels.shape) == (24,)
     assert np.all(labels.numpy()[:20] == -1) and np.all(labels.numpy()[20:] >= 0)
+
+
+def test_fashion_mnist_ignores_the_mnist_folder_variable(idx_folder, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_VARIABLE, idx_folder[0])
+
+    def offline():
+        raise Exception("URL fetch failure")
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    with pytest.raises(data.DatasetUnavailableError, match="fashion_mnist could not be loaded"):
+        data.load_dataset("fashion_mnist")
+    (x, _), _ = data.load_dataset("fashion_mnist", data_dir=idx_folder[0])  # explicit folder
+    assert x.shape == (6, 28, 28, 1)
