@@ -83,6 +83,7 @@ def test_compiled_optimizers_are_bound_to_their_networks():
     model = make_aae()
     model.compile()
     assert model.d_optimizer.built and model.g_optimizer.built and model.ae_optimizer.built
+    assert model.optimizer is None  # no unused Keras default beside them
     shared = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="separate optimizer"):
         make_aae().compile(ae_optimizer=shared, d_optimizer=shared)

@@ -238,7 +238,8 @@ class AdversarialAutoencoder(keras.Model):
                     f"{key}: this model's updates use {', '.join(roles)} "
                     f"(schedule {self.schedule!r}); pass no {key}."
                 )
-        super().compile(**kwargs)
+        # Keras would otherwise create an unused RMSprop as `self.optimizer`.
+        super().compile(optimizer=None, **kwargs)
         self._compile_options = dict(kwargs)
         self.g_optimizer = None
         optimizers = []
