@@ -46,7 +46,7 @@ Departures from the article:
   ignored the label (every column of the style grid repeated the row's own digit
   after 10 epochs). With the paper's schedule the label is taken up slowly (the
   classifier read the asked digit in 15 % to 21 % of the grid over the first 4
-  epochs), hence 30 epochs.
+  epochs); whether 30 epochs suffice is not yet measured (open, see DEVELOPERS.md).
 - The semi-supervised z has 10 dimensions (the article leaves the size open), and
   each step's supervised phase sees a batch of 100 labelled images beside the 100
   unlabelled ones (`keras_latent.data.semi_supervised_dataset`).
