@@ -74,7 +74,10 @@ SETTINGS = {
     "epochs": 25,
     "train_size": None,
     "eval_size": 5000,
+    # R1 weight on the discriminator, by prior: without it these runs destabilise.
+    "gradient_penalty": {"swiss_roll": 1.0, "uniform": 1.0},
     "supervised_priors": ["mixture", "swiss_roll", "uniform"],
+    "supervised_gradient_penalty": {"uniform": 1.0},
     "supervised_epochs": 20,
 }
 QUICK = {"epochs": 2, "supervised_epochs": 2, "train_size": 3000, "eval_size": 1000}
@@ -96,7 +99,7 @@ TOLERANCES = {
 }
 
 
-def build_model(settings, prior, image_shape, seed, num_classes=None):
+def build_model(settings, prior, image_shape, seed, num_classes=None, gradient_penalty=0.0):
     """The paper's AAE; with `num_classes`, the label also goes to the discriminator."""
     import keras
 
@@ -111,7 +114,8 @@ def build_model(settings, prior, image_shape, seed, num_classes=None):
     )
     options = dict(
         prior=prior, schedule=settings["schedule"],
-        reconstruction=settings["reconstruction"], seed=seed,
+        reconstruction=settings["reconstruction"], gradient_penalty=gradient_penalty,
+        seed=seed,
     )
     if num_classes is None:
         model = kl.AdversarialAutoencoder(*networks, **options)
@@ -171,29 +175,15 @@ def main(argv=None):
     from keras_latent import plotting
 
     (x_train, y_train), (x_test, y_test) = _common.load_data(args, settings)
-    unsupervised_settings = {k: settings[k] for k in UNSUPERVISED_KEYS}
     rng = np.random.default_rng(args.seed)
     held_out = rng.permutation(len(x_test))[: settings["eval_size"]]
     x_eval, y_eval = x_test[held_out], y_test[held_out]
-    checkpoints = os.path.join(args.out, "checkpoints")
 
     metrics, paths = {"unsupervised": {}, "supervised": {}}, []
     print("\n==== part 1: unsupervised, four priors")
     for i, name in enumerate(settings["priors"]):
         seed = args.seed + i
-        keras.utils.set_random_seed(seed)  # each prior's run repeats on its own
-        fresh = build_model(settings, name, x_train.shape[1:], seed)
-        _, _, initial = evaluate(fresh, x_eval, y_eval, seed)
-        print(f"\n== prior {name}: energy distance at initialisation "
-              f"{initial['energy_distance']:.4f}")
-        model = _common.fit_or_resume(
-            lambda: fresh,
-            x_train,
-            dict(batch_size=settings["batch_size"], epochs=settings["epochs"], verbose=2),
-            checkpoints,
-            f"aae_{name}",
-            stamp={"settings": unsupervised_settings, "seed": seed},
-        )
+        model, initial = train_unsupervised(args, settings, i, name, x_train, (x_eval, y_eval))
         codes, draws, result = evaluate(model, x_eval, y_eval, seed)
         result["energy_distance_init"] = initial["energy_distance"]
         metrics["unsupervised"][name] = result
@@ -230,40 +220,79 @@ def main(argv=None):
     return _common.finish(paths)
 
 
+def train_unsupervised(args, settings, i, name, x_train, held_out):
+    """Part 1 for one prior: `(trained or loaded model, metrics at initialisation)`."""
+    from reproductions import _common
+
+    import keras
+
+    seed = args.seed + i
+    keras.utils.set_random_seed(seed)  # each prior's run repeats on its own
+    penalty = settings["gradient_penalty"].get(name, 0.0)
+    fresh = build_model(settings, name, x_train.shape[1:], seed, gradient_penalty=penalty)
+    _, _, initial = evaluate(fresh, *held_out, seed)
+    print(f"\n== prior {name}: energy distance at initialisation "
+          f"{initial['energy_distance']:.4f}")
+    stamp = {"settings": {k: settings[k] for k in UNSUPERVISED_KEYS}, "seed": seed}
+    if penalty:
+        stamp["gradient_penalty"] = penalty
+    model = _common.fit_or_resume(
+        lambda: fresh,
+        x_train,
+        dict(batch_size=settings["batch_size"], epochs=settings["epochs"], verbose=2),
+        os.path.join(args.out, "checkpoints"),
+        f"aae_{name}",
+        stamp=stamp,
+    )
+    return model, initial
+
+
+def train_supervised(args, settings, i, name, x_train, y_train):
+    """Part 2 for one prior: the trained (or loaded) label-regularized AAE."""
+    from reproductions import _common
+
+    import keras
+
+    seed = args.seed + 10 + i
+    keras.utils.set_random_seed(seed)
+    num_classes = int(y_train.max()) + 1
+    penalty = settings["supervised_gradient_penalty"].get(name, 0.0)
+    print(f"\n== supervised, prior {name}")
+    stamp_settings = {
+        **{k: settings[k] for k in UNSUPERVISED_KEYS}, "epochs": settings["supervised_epochs"]
+    }
+    stamp = {"settings": stamp_settings, "seed": seed, "labelled": True}
+    if penalty:
+        stamp["gradient_penalty"] = penalty
+    return _common.fit_or_resume(
+        lambda: build_model(
+            settings, name, x_train.shape[1:], seed, num_classes, gradient_penalty=penalty
+        ),
+        x_train,
+        dict(batch_size=settings["batch_size"], epochs=settings["supervised_epochs"], verbose=2),
+        os.path.join(args.out, "checkpoints"),
+        f"supervised_aae_{name}",
+        stamp=stamp,
+        y=y_train,
+    )
+
+
 def supervised_part(args, settings, train, held_out, metrics):
     """Part 2: the label goes to the discriminator; one prior component per digit."""
     from reproductions import _common
 
-    import keras
     import numpy as np
 
     from keras_latent import evaluation, plotting
 
     (x_train, y_train), (x_eval, y_eval) = train, held_out
     num_classes = int(y_train.max()) + 1
-    checkpoints = os.path.join(args.out, "checkpoints")
-    stamp_settings = {
-        **{k: settings[k] for k in UNSUPERVISED_KEYS}, "epochs": settings["supervised_epochs"]
-    }
     classifier = _common.digit_classifier_or_none(args, x_train.shape[1:], num_classes)
     paths = []
     print("\n==== part 2: supervised, label into the discriminator")
     for i, name in enumerate(settings["supervised_priors"]):
         seed = args.seed + 10 + i
-        keras.utils.set_random_seed(seed)
-        print(f"\n== supervised, prior {name}")
-        model = _common.fit_or_resume(
-            lambda: build_model(settings, name, x_train.shape[1:], seed, num_classes),
-            x_train,
-            dict(
-                batch_size=settings["batch_size"], epochs=settings["supervised_epochs"],
-                verbose=2,
-            ),
-            checkpoints,
-            f"supervised_aae_{name}",
-            stamp={"settings": stamp_settings, "seed": seed, "labelled": True},
-            y=y_train,
-        )
+        model = train_supervised(args, settings, i, name, x_train, y_train)
         codes, draws, result = evaluate(model, x_eval, y_eval, seed, labelled=True)
         # Ten draws from each class's own component, decoded: row k should show k.
         asked = np.repeat(np.arange(num_classes), 10)

@@ -158,3 +158,26 @@ def test_bad_input_raises_before_training(images):
             kl.build_decoder(latent_dim=3, hidden_units=(8,)),
             kl.build_discriminator(latent_dim=2, hidden_units=(8,)),
         )
+
+
+def test_gradient_penalty_is_the_squared_slope_at_prior_draws():
+    # A discriminator without hidden layers is linear: its slope is its kernel everywhere.
+    model = kl.AdversarialAutoencoder(
+        kl.build_encoder(hidden_units=(8,)), kl.build_decoder(hidden_units=(8,)),
+        kl.build_discriminator(hidden_units=()), gradient_penalty=2.0, seed=0,
+    )
+    model.compile()
+    z = tf.constant(np.random.default_rng(0).normal(size=(5, 2)).astype("float32"))
+    _, slopes = model.real_logits(z, None)
+    kernel = model.discriminator.get_layer("logit").kernel.numpy()
+    np.testing.assert_allclose(slopes.numpy(), [np.sum(kernel**2)] * 5, rtol=1e-5)
+    before = snapshot(model.discriminator)
+    model.discriminator_update(tf.zeros((5, 28, 28, 1)), None)
+    assert all(moved(before, model.discriminator.trainable_variables))
+    history = model.fit(np.zeros((8, 28, 28, 1), "float32"), batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"]).all()
+    restored = kl.AdversarialAutoencoder.from_config(model.get_config())
+    assert restored.gradient_penalty == 2.0
+    assert make_aae().real_logits(z, None)[1] is None  # off by default
+    with pytest.raises(ValueError, match="gradient_penalty: expected a float >= 0"):
+        make_aae(gradient_penalty=-1.0)
