@@ -37,18 +37,16 @@ Departures from the article and the paper:
   every network uses Adam(2e-4, beta_1=0.5), the optimizer of article 000 from the
   same series.
 
-Known problem (open, see DEVELOPERS.md): with these settings the unsupervised
-swiss-roll and uniform runs match p(z) after one epoch (energy distance about 0.07
-and 0.04) and then destabilise: from epoch 3 to 6 on, the discriminator wins
-(accuracy 0.92, generator loss 30) and q(z) ends as a blob (energy distance 0.72 and
-0.69 after 25 epochs). The Gaussian and the mixture runs stay stable.
-- Epochs: 25 passes over the 60,000 training images (15,000 steps per prior) in
-  part 1 and 20 in part 2, sized to finish on a 2-core CPU in about two hours; the
-  paper trains longer.
-- Prior shapes: the paper does not give the mixture's or swiss roll's exact
-  parameters; `keras_latent.priors` documents the ones used (10 components at radius
-  4, radial std 1, tangential std 0.25; a 2-turn roll of radius 3; uniform on
-  [-2, 2]^2).
+- Discriminator regularisation: the swiss-roll and uniform runs (part 2: uniform)
+  add an R1 gradient penalty (gamma 1, `gradient_penalty=`) to the discriminator's
+  loss. Without it they matched p(z) after one epoch and then destabilised: from
+  epoch 3 to 6 on the discriminator won (accuracy 0.92, generator loss 30) and q(z)
+  ended as a blob (energy distance 0.72 and 0.69 after 25 epochs).
+
+Known problem (open, see DEVELOPERS.md): with the penalty the game stays balanced
+(discriminator accuracy 0.56-0.65), but q(z) still does not take the swiss roll's or
+the box's shape after 25 epochs (energy distance 0.17 and 0.43), and the supervised
+uniform run puts only 6 % of test codes in their own band.
 
 Usage:
     python reproductions/aae_priors.py [--quick] [--out DIR] [--seed N] [--data-dir DIR]
