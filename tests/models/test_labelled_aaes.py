@@ -203,6 +203,8 @@ def test_bad_labels_raise(images, labels):
             kl.build_encoder(hidden_units=UNITS), kl.build_decoder(hidden_units=UNITS),
             kl.build_discriminator(hidden_units=UNITS, num_classes=7),
         )
+    with pytest.raises(ValueError, match="gradient_penalty: the semi-supervised AAE"):
+        semi_supervised(gradient_penalty=1.0)
     with pytest.raises(ValueError, match="category_discriminator: expected inputs of sizes"):
         kl.SemiSupervisedAdversarialAutoencoder(
             kl.build_encoder(latent_dim=4, hidden_units=UNITS, num_classes=10),

@@ -75,6 +75,11 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         reconstruction="mse",
         **kwargs,
     ):
+        if kwargs.get("gradient_penalty"):
+            raise ValueError(
+                "gradient_penalty: the semi-supervised AAE's two discriminators take "
+                "no gradient penalty yet; leave it at 0."
+            )
         if kwargs.get("schedule", "paper") != "paper":
             raise ValueError(
                 "schedule: the semi-supervised AAE runs the paper's schedule; got "
