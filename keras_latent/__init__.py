@@ -3,7 +3,7 @@
 >>> from keras_latent import AdversarialAutoencoder, priors
 """
 
-from keras_latent import data, evaluation, layers, losses, plotting, priors
+from keras_latent import data, distribute, evaluation, layers, losses, plotting, priors
 from keras_latent.layers import Sampling
 from keras_latent.models.aae import (
     AdversarialAutoencoder,

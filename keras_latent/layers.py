@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_latent import distribute
+
 
 @keras.saving.register_keras_serializable(package="keras_latent")
 class Sampling(keras.layers.Layer):
@@ -31,8 +33,13 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         mean, log_var = inputs
-        eps = keras.random.normal(
-            ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
+        n, dim = ops.shape(mean)[0], ops.shape(mean)[1:]
+        # Under a strategy, each replica takes its slice of one global draw.
+        eps = distribute.replica_draws(
+            lambda copies: keras.random.normal(
+                (n * copies, *dim), dtype=mean.dtype, seed=self.seed_generator
+            ),
+            n,
         )
         return mean + ops.exp(0.5 * log_var) * eps
 

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_latent import data, losses, priors
+from keras_latent import data, distribute, losses, priors
 
 SCHEDULES = ("paper", "joint")
 
@@ -204,7 +204,11 @@ class AdversarialAutoencoder(keras.Model):
 
     def prior_codes(self, batch_size, labels):
         """Returns `(codes, their labels)` drawn from p(z) for one batch."""
-        return self.prior.sample(batch_size, seed=self.seed_generator), labels
+        codes = distribute.replica_draws(
+            lambda copies: self.prior.sample(batch_size * copies, seed=self.seed_generator),
+            batch_size,
+        )
+        return codes, labels
 
     # Compilation ---------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_latent import data, losses
+from keras_latent import data, distribute, losses
 from keras_latent.models.aae.adversarial_autoencoder import (
     AdversarialAutoencoder,
     _check_sizes,
@@ -147,8 +147,18 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         data.check_fit_labels(x, y, self.num_classes, allow_unlabelled=True)
 
     def _categorical_draws(self, n):
-        classes = keras.random.randint((n,), 0, self.num_classes, seed=self.seed_generator)
+        classes = distribute.replica_draws(
+            lambda copies: keras.random.randint(
+                (n * copies,), 0, self.num_classes, seed=self.seed_generator
+            ),
+            n,
+        )
         return ops.one_hot(classes, self.num_classes)
+
+    def _gaussian_draws(self, n):
+        return distribute.replica_draws(
+            lambda copies: self.prior.sample(n * copies, seed=self.seed_generator), n
+        )
 
     def discriminator_update(self, x, labels):
         """D_gauss on prior draws against z, then D_cat on one-hot draws against y."""
@@ -156,7 +166,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         n = ops.shape(z_fake)[0]
         pairs = (
             (self.discriminator, self.d_optimizer, z_fake,
-             self.prior.sample(n, seed=self.seed_generator)),
+             self._gaussian_draws(n)),
             (self.category_discriminator, self.d_cat_optimizer, y_fake,
              self._categorical_draws(n)),
         )
@@ -200,9 +210,10 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         per_example = -ops.log(picked) * mask
         count = ops.sum(mask)
         mean = ops.sum(per_example) / ops.maximum(count, 1.0)
-        # Rescale the global mean over the batch to a mean over labelled examples.
-        share = ops.mean(mask)
-        return losses.global_mean(per_example) / ops.maximum(share, 1e-8), mean, count
+        # The mean over the labelled examples of the global batch: replicas hold
+        # different shares of them, so divide by their global count.
+        total = ops.maximum(distribute.global_sum(count), 1.0)
+        return ops.sum(per_example) / total, mean, count
 
     def extra_updates(self, x, labels):
         """The supervised phase: the y head's cross-entropy on labelled examples."""
@@ -221,7 +232,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         y, z = self.encoder(x, training=False)
         x_hat = self.decoder([y, z], training=False)
         n = ops.shape(z)[0]
-        real = self.discriminator(self.prior.sample(n, seed=self.seed_generator))
+        real = self.discriminator(self._gaussian_draws(n))
         fake = self.discriminator(z)
         cat_real = self.category_discriminator(self._categorical_draws(n))
         cat_fake = self.category_discriminator(y)

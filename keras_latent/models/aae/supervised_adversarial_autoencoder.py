@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import data
+from keras_latent import data, distribute
 from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
 
 
@@ -131,7 +131,14 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
 
     def prior_codes(self, batch_size, labels):
         classes = ops.argmax(labels, axis=-1) if len(labels.shape) == 2 else labels
-        return self.prior.sample(batch_size, labels=classes, seed=self.seed_generator), labels
+        codes = distribute.replica_draws(
+            lambda copies: self.prior.sample(
+                batch_size * copies, labels=ops.tile(classes, [copies]),
+                seed=self.seed_generator,
+            ),
+            batch_size,
+        )
+        return codes, labels
 
     def check_fit_labels(self, x, y):
         data.check_fit_labels(x, y, self.num_classes)

@@ -1,0 +1,139 @@
+"""One training step of each model under MirroredStrategy against one without it.
+
+Run as `python -m tests.mirrored_step [VARIANT ...]` (the test runs it in a subprocess, because the CPU must be split
+into two logical devices before TensorFlow starts). For each entry of `VARIANTS`
+it builds the model twice from the same seed, takes one SGD step on the same global
+batch with and without a two-replica `MirroredStrategy`, and prints one JSON line:
+`{"variant", "max_difference", "max_change"}`, the largest difference between the
+two models' weights and the largest change one step made.
+
+A new model family joins the check with one entry in `VARIANTS`: a function
+returning `(model, y)` for the batch, `y` None when the model takes no labels.
+"""
+
+import json
+import sys
+
+import tensorflow as tf
+
+REPLICAS = 2
+UNITS = (32,)
+BATCH = 16
+
+
+def _split_cpu():
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * REPLICAS
+    )
+
+
+def _labels():
+    import numpy as np
+
+    return np.arange(BATCH) % 10
+
+
+def aae(**options):
+    import keras_latent as kl
+
+    variational = options.pop("variational", False)
+
+    def make():
+        return kl.AdversarialAutoencoder(
+            kl.build_encoder(latent_dim=2, hidden_units=UNITS, variational=variational, seed=1),
+            kl.build_decoder(latent_dim=2, hidden_units=UNITS),
+            kl.build_discriminator(latent_dim=2, hidden_units=UNITS),
+            seed=0, **options,
+        ), None
+
+    return make
+
+
+def supervised():
+    import keras_latent as kl
+
+    return kl.SupervisedAdversarialAutoencoder(
+        kl.build_encoder(latent_dim=3, hidden_units=UNITS),
+        kl.build_decoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
+        kl.build_discriminator(latent_dim=3, hidden_units=UNITS),
+        seed=0,
+    ), _labels()
+
+
+def label_regularized():
+    import keras_latent as kl
+
+    return kl.LabelRegularizedAdversarialAutoencoder(
+        kl.build_encoder(hidden_units=UNITS),
+        kl.build_decoder(hidden_units=UNITS),
+        kl.build_discriminator(hidden_units=UNITS, num_classes=10),
+        prior="swiss_roll", seed=0,
+    ), _labels()
+
+
+def semi_supervised():
+    import numpy as np
+
+    import keras_latent as kl
+
+    labels = _labels()
+    # Replicas hold different shares of labelled examples: 2 of 8 and 6 of 8.
+    hidden = np.zeros(BATCH, bool)
+    hidden[:6] = True
+    hidden[8:10] = True
+    return kl.SemiSupervisedAdversarialAutoencoder(
+        kl.build_encoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
+        kl.build_decoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
+        kl.build_discriminator(latent_dim=3, hidden_units=UNITS),
+        kl.build_discriminator(latent_dim=10, hidden_units=UNITS, name="category_discriminator"),
+        seed=0,
+    ), np.where(hidden, -1, labels)
+
+
+VARIANTS = {
+    "aae_paper": aae(),
+    "aae_joint": aae(schedule="joint"),
+    "aae_variational_encoder": aae(variational=True),
+    "aae_gradient_penalty": aae(prior="uniform", gradient_penalty=1.0),
+    "supervised_aae": supervised,
+    "label_regularized_aae": label_regularized,
+    "semi_supervised_aae": semi_supervised,
+}
+
+
+def one_step(make, images, strategy):
+    import keras
+    import numpy as np
+
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model, y = make()
+        model.compile(**{role: keras.optimizers.SGD(0.5) for role in model.optimizer_roles()})
+    before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    model.fit(images, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    return before, after
+
+
+def main(names):
+    _split_cpu()
+    import numpy as np
+
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+    mirrored = tf.distribute.MirroredStrategy(devices)
+    assert mirrored.num_replicas_in_sync == REPLICAS, devices
+    images = np.random.default_rng(0).random((BATCH, 28, 28, 1), dtype="float32")
+    for name in names:
+        make = VARIANTS[name]
+        before, single = one_step(make, images, tf.distribute.get_strategy())
+        _, distributed = one_step(make, images, mirrored)
+        difference = max(float(np.max(np.abs(a - b))) for a, b in zip(single, distributed))
+        change = max(float(np.max(np.abs(a - b))) for a, b in zip(single, before))
+        print(json.dumps(
+            {"variant": name, "max_difference": difference, "max_change": change}
+        ), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or list(VARIANTS))
