@@ -52,6 +52,7 @@ Usage:
     python reproductions/aae_priors.py [--quick] [--out DIR] [--seed N] [--data-dir DIR]
 """
 
+import math
 import os
 import sys
 
@@ -67,22 +68,24 @@ SETTINGS = {
     "schedule": "paper",
     "reconstruction": "bce",
     "learning_rate": 2e-4,
+    # Every rate falls along a cosine to this share of itself by the last step.
+    "final_learning_rate": 0.05,
     "beta_1": 0.5,
     "batch_size": 100,
-    "epochs": 25,
+    "epochs": 10,
     "train_size": None,
     "eval_size": 5000,
-    # R1 weight on the discriminator, by prior: without it these runs destabilise.
-    "gradient_penalty": {"swiss_roll": 1.0, "uniform": 1.0},
+    # R1 weight on the discriminator, by prior (none for the others).
+    "gradient_penalty": {"swiss_roll": 1.0},
     "supervised_priors": ["mixture", "swiss_roll", "uniform"],
     "supervised_gradient_penalty": {"uniform": 1.0},
-    "supervised_epochs": 20,
+    "supervised_epochs": 10,
 }
 QUICK = {"epochs": 2, "supervised_epochs": 2, "train_size": 3000, "eval_size": 1000}
 # What a part-1 model depends on: its checkpoint is reused while these stay the same.
 UNSUPERVISED_KEYS = (
     "latent_dim", "hidden_units", "schedule", "reconstruction", "learning_rate",
-    "beta_1", "batch_size", "epochs", "train_size", "dataset",
+    "final_learning_rate", "beta_1", "batch_size", "epochs", "train_size", "dataset",
 )
 # How far a fresh full run may stray from the committed reference (keras_latent.compare):
 # adversarial training wanders from epoch to epoch, so the distances get wide bounds.
@@ -97,8 +100,14 @@ TOLERANCES = {
 }
 
 
-def build_model(settings, prior, image_shape, seed, num_classes=None, gradient_penalty=0.0):
-    """The paper's AAE; with `num_classes`, the label also goes to the discriminator."""
+def build_model(
+    settings, prior, image_shape, seed, num_classes=None, gradient_penalty=0.0, steps=None
+):
+    """The paper's AAE; with `num_classes`, the label also goes to the discriminator.
+
+    With `steps`, the training steps of the run, every rate follows a cosine from
+    `learning_rate` down to `final_learning_rate` times itself.
+    """
     import keras
 
     import keras_latent as kl
@@ -123,7 +132,12 @@ def build_model(settings, prior, image_shape, seed, num_classes=None, gradient_p
         )
 
     def adam():
-        return keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"])
+        rate = settings["learning_rate"]
+        if steps:
+            rate = keras.optimizers.schedules.CosineDecay(
+                rate, steps, alpha=settings["final_learning_rate"]
+            )
+        return keras.optimizers.Adam(rate, beta_1=settings["beta_1"])
 
     model.compile(ae_optimizer=adam(), d_optimizer=adam(), g_optimizer=adam())
     return model
@@ -227,7 +241,10 @@ def train_unsupervised(args, settings, i, name, x_train, held_out):
     seed = args.seed + i
     keras.utils.set_random_seed(seed)  # each prior's run repeats on its own
     penalty = settings["gradient_penalty"].get(name, 0.0)
-    fresh = build_model(settings, name, x_train.shape[1:], seed, gradient_penalty=penalty)
+    steps = settings["epochs"] * math.ceil(len(x_train) / settings["batch_size"])
+    fresh = build_model(
+        settings, name, x_train.shape[1:], seed, gradient_penalty=penalty, steps=steps
+    )
     _, _, initial = evaluate(fresh, *held_out, seed)
     print(f"\n== prior {name}: energy distance at initialisation "
           f"{initial['energy_distance']:.4f}")
@@ -262,9 +279,11 @@ def train_supervised(args, settings, i, name, x_train, y_train):
     stamp = {"settings": stamp_settings, "seed": seed, "labelled": True}
     if penalty:
         stamp["gradient_penalty"] = penalty
+    steps = settings["supervised_epochs"] * math.ceil(len(x_train) / settings["batch_size"])
     return _common.fit_or_resume(
         lambda: build_model(
-            settings, name, x_train.shape[1:], seed, num_classes, gradient_penalty=penalty
+            settings, name, x_train.shape[1:], seed, num_classes, gradient_penalty=penalty,
+            steps=steps,
         ),
         x_train,
         dict(batch_size=settings["batch_size"], epochs=settings["supervised_epochs"], verbose=2),
