@@ -39,7 +39,8 @@ def reconstruction_loss(x, x_hat, kind="bce"):
         kind: str. `"bce"` (binary cross-entropy, the AAE paper's choice for
             MNIST), `"mse"` or `"mae"` (article 000). Defaults to `"bce"`.
     """
-    x = ops.cast(x, x_hat.dtype)
+    # Losses are taken in float32 even when the networks compute in 16 bits.
+    x, x_hat = ops.cast(x, "float32"), ops.cast(x_hat, "float32")
     if kind == "bce":
         eps = 1e-7
         x_hat = ops.clip(x_hat, eps, 1.0 - eps)
@@ -62,14 +63,14 @@ def discriminator_loss(real_logits, fake_logits):
     against its target, averaged over one real and one fake example (Goodfellow
     et al. 2014, eq. 1).
     """
-    real = ops.reshape(real_logits, (-1,))
-    fake = ops.reshape(fake_logits, (-1,))
+    real = ops.cast(ops.reshape(real_logits, (-1,)), "float32")
+    fake = ops.cast(ops.reshape(fake_logits, (-1,)), "float32")
     return 0.5 * (ops.softplus(-real) + ops.softplus(fake))
 
 
 def generator_loss(fake_logits):
     """Per-example non-saturating generator loss, `softplus(-fake)`: fakes called real."""
-    return ops.softplus(-ops.reshape(fake_logits, (-1,)))
+    return ops.softplus(-ops.cast(ops.reshape(fake_logits, (-1,)), "float32"))
 
 
 def discriminator_accuracy(real_logits, fake_logits):

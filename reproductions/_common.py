@@ -17,8 +17,12 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+DISTRIBUTE = ("none", "mirrored", "multiworker")
+
+
 def parse_args(name, doc, argv=None, add_arguments=None):
-    """Parses the shared options: --quick, --out, --seed, --data-dir, --dataset, --epochs."""
+    """Parses the shared options: --quick, --out, --seed, --data-dir, --dataset,
+    --epochs, --distribute, --precision."""
     parser = argparse.ArgumentParser(
         prog=f"{name}.py",
         description=(doc or "").strip().splitlines()[0],
@@ -46,6 +50,19 @@ def parse_args(name, doc, argv=None, add_arguments=None):
         help="mnist, fashion_mnist, digits or a path to an .npz (default mnist)",
     )
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs")
+    parser.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE,
+        default="none",
+        help="none (default); mirrored: every local GPU; multiworker: the machines "
+        "named in $TF_CONFIG (batch sizes stay global: the same maths on any count)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed"),
+        default="float32",
+        help="float32 (default) or mixed: mixed_float16 on a GPU, mixed_bfloat16 on a CPU",
+    )
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
@@ -67,15 +84,45 @@ def settings_for(args, full, quick):
 
 
 def start(name, args, settings):
-    """Seeds every generator, prints the settings and returns the start time."""
+    """Sets up distribution and precision, seeds every generator, prints the
+    settings and returns the start time."""
     import keras
 
+    configure(args)
     keras.utils.set_random_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     print(f"{name}: {'QUICK smoke run' if args.quick else 'full run'}, seed {args.seed}")
     print(json.dumps(settings, indent=2))
     print(f"writing to {args.out}")
     return time.time()
+
+
+def configure(args):
+    """Applies `--distribute` and `--precision` for everything the script builds.
+
+    The strategy becomes TensorFlow's current one (as inside `strategy.scope()`),
+    so models, optimizers and their variables are created under it and `fit`
+    splits each global batch across the replicas. Call before any other
+    TensorFlow work (MultiWorkerMirroredStrategy requires it).
+    """
+    import keras
+    import tensorflow as tf
+
+    if args.distribute == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    elif args.distribute == "multiworker":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        strategy = None
+    if strategy is not None:
+        tf.distribute.experimental_set_strategy(strategy)
+        print(f"--distribute {args.distribute}: {strategy.num_replicas_in_sync} replicas")
+    if args.precision == "mixed":
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+        policy = "mixed_float16" if gpu else "mixed_bfloat16"
+        keras.mixed_precision.set_global_policy(policy)
+        print(f"--precision mixed: {policy}")
+    return strategy
 
 
 def load_data(args, settings):

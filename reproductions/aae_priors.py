@@ -18,7 +18,9 @@ Figures, into the output folder:
 
 metrics.json, per prior: energy distance and MMD (Gaussian kernel, bandwidth 1)
 between q(z) of held-out test images and as many p(z) draws, the energy distance
-also before training; test reconstruction BCE and MSE. Compare a run of your own
+also before training; precision and recall (the share of codes on the prior's
+support and of prior draws on the codes', `keras_latent.evaluation.precision_recall`),
+which see shape where the distances barely do; test reconstruction BCE and MSE. Compare a run of your own
 with the reference: `python -m keras_latent.compare runs/aae_priors-quick` (or the
 folder given to `--out`).
 
@@ -93,6 +95,8 @@ TOLERANCES = {
     "default": {"rtol": 0.1},
     "energy_distance": {"atol": 0.1, "rtol": 0.0},
     "mmd": {"atol": 0.05, "rtol": 0.0},
+    "precision": {"atol": 0.1, "rtol": 0.0},
+    "recall": {"atol": 0.1, "rtol": 0.0},
     "test_bce": {"rtol": 0.05},
     "test_mse": {"rtol": 0.15},
     "share_in_own_component": {"atol": 0.05, "rtol": 0.0},
@@ -164,6 +168,9 @@ def evaluate(model, x_test, y_test, seed, labelled=False):
     metrics = {
         "energy_distance": evaluation.energy_distance(codes, draws),
         "mmd": evaluation.mmd(codes, draws, bandwidth=1.0),
+        # Shape, which the distances barely see: share of codes on p(z)'s support
+        # and of prior draws on q(z)'s.
+        **dict(zip(("precision", "recall"), evaluation.precision_recall(codes, draws))),
         "test_bce": float(np.mean(losses.reconstruction_loss(x_test, recon, "bce"))),
         "test_mse": float(np.mean((x_test - recon) ** 2)),
     }

@@ -62,3 +62,28 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
     # Other settings: the finished model is not reused.
     fresh = _common.fit_or_resume(build, images, dict(fit), folder, "aae", {"settings": {"epochs": 5}})
     assert fresh.d_optimizer.iterations.numpy() == 4 * 4 and fresh is not again
+
+
+def test_distribute_and_precision_options_set_strategy_and_policy(images):
+    import tensorflow as tf
+
+    args = _common.parse_args("x", "x", ["--distribute", "mirrored", "--precision", "mixed"])
+    try:
+        strategy = _common.configure(args)
+        assert tf.distribute.get_strategy() is strategy
+        assert isinstance(strategy, tf.distribute.MirroredStrategy)
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        # What a script then builds lives under the strategy and trains there.
+        model = kl.AdversarialAutoencoder(
+            kl.build_encoder(hidden_units=(16,)), kl.build_decoder(hidden_units=(16,)),
+            kl.build_discriminator(hidden_units=(16,)), seed=0,
+        )
+        model.compile()
+        assert model.distribute_strategy is strategy
+        history = model.fit(images, batch_size=8, epochs=1, verbose=0).history
+        assert np.isfinite(history["recon_loss"]).all()
+    finally:
+        tf.distribute.experimental_set_strategy(None)
+        keras.mixed_precision.set_global_policy("float32")
+    with pytest.raises(SystemExit):
+        _common.parse_args("x", "x", ["--distribute", "horovod"])

@@ -118,3 +118,30 @@ def test_cached_digit_classifier_reaches_99_percent_on_mnist():
     """Trains the shared classifier on first use (a few minutes), then loads it."""
     _, (x_test, y_test) = data.load_mnist()
     assert evaluation.classifier_accuracy(x_test, y_test) >= 0.99
+
+
+def test_precision_recall_sees_shape_where_distances_do_not():
+    import keras
+
+    from keras_latent import priors
+
+    roll = priors.SwissRoll()
+    draws = keras.ops.convert_to_numpy(roll.sample(2000, seed=0))
+    again = keras.ops.convert_to_numpy(roll.sample(2000, seed=1))
+    precision, recall = evaluation.precision_recall(again, draws)
+    assert precision > 0.9 and recall > 0.9
+    # The disc the roll spans, with the roll's own spread of radii: close in energy
+    # distance, far in precision.
+    rng = np.random.default_rng(0)
+    radius = np.linalg.norm(again, axis=1)
+    angle = rng.uniform(0, 2 * np.pi, len(again))
+    disc = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    assert evaluation.energy_distance(disc, draws) < 0.1
+    precision, recall = evaluation.precision_recall(disc, draws)
+    assert precision < 0.5 and recall > 0.5
+    # A box 1.5 times too wide: about 1 / 1.5^2 of it lies on the prior's box.
+    box = rng.uniform(-2, 2, (3000, 2))
+    precision, recall = evaluation.precision_recall(1.5 * rng.uniform(-2, 2, (3000, 2)), box)
+    assert precision == pytest.approx(1 / 2.25, abs=0.07) and recall > 0.9
+    with pytest.raises(ValueError, match="neighbours"):
+        evaluation.precision_recall(box, box, neighbours=0)

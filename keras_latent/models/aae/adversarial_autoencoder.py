@@ -1,12 +1,20 @@
 """The adversarial autoencoder: an autoencoder whose codes a discriminator matches to p(z)."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from keras_latent import data, distribute, losses, priors
 
 SCHEDULES = ("paper", "joint")
+
+
+def _as_float32(outputs):
+    """`predict`'s output (an array or a list of them) as float32 arrays."""
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(np.asarray(o, "float32") for o in outputs)
+    return np.asarray(outputs, "float32")
 
 
 def _default_optimizer():
@@ -260,6 +268,11 @@ class AdversarialAutoencoder(keras.Model):
         optimizers = []
         for key, variables in roles.items():
             optimizer = keras.optimizers.get(given.get(key) or _default_optimizer())
+            if self.dtype_policy.name == "mixed_float16" and not isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer
+            ):
+                # As Keras' own compile does: float16 gradients need a scaled loss.
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             if any(optimizer is other for other in optimizers):
                 raise ValueError(
                     f"{', '.join(roles)}: expected a separate optimizer for each "
@@ -434,14 +447,15 @@ class AdversarialAutoencoder(keras.Model):
     def encode(self, x, batch_size=256):
         """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
         data.check_images(x, shape=self.encoder.input_shape[1:])
-        return self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        codes = self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        # float32 even when the networks compute in 16 bits (mixed precision).
+        return _as_float32(codes)
 
     def decode(self, z, labels=None):
-        """Images decoded from codes `z`, a NumPy array `(N, H, W, C)`."""
+        """Images decoded from codes `z`, a float32 NumPy array `(N, H, W, C)`."""
         z = ops.convert_to_tensor(z, "float32")
-        return ops.convert_to_numpy(
-            self.decoder(self.decoder_inputs(z, labels), training=False)
-        )
+        images = self.decoder(self.decoder_inputs(z, labels), training=False)
+        return ops.convert_to_numpy(ops.cast(images, "float32"))
 
     def sample(self, n, labels=None, seed=None):
         """Decodes `n` draws from the prior (of class `labels` when given)."""

@@ -1,0 +1,73 @@
+"""What keeps a training step fast: no retracing, XLA, mixed precision.
+
+Speed itself is measured in `benchmarks/`, never asserted here.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_latent as kl
+from keras_latent import data
+
+
+class CountingAAE(kl.AdversarialAutoencoder):
+    """Counts how often `train_step` is traced (its Python body runs only then)."""
+
+    traces = 0
+
+    def train_step(self, batch):
+        CountingAAE.traces += 1
+        return super().train_step(batch)
+
+
+def small_aae(cls=kl.AdversarialAutoencoder, **kwargs):
+    return cls(
+        kl.build_encoder(hidden_units=(32,)), kl.build_decoder(hidden_units=(32,)),
+        kl.build_discriminator(hidden_units=(32,)), seed=0, **kwargs,
+    )
+
+
+def test_fit_traces_the_train_step_once_for_all_epochs(images):
+    CountingAAE.traces = 0
+    model = small_aae(CountingAAE)
+    model.compile()
+    dataset = data.make_dataset(images, batch_size=8, drop_remainder=True)
+    model.fit(dataset, epochs=1, verbose=0)
+    after_one = CountingAAE.traces
+    model.fit(dataset, epochs=3, verbose=0)
+    assert after_one >= 1  # the counter does count
+    assert CountingAAE.traces == after_one == 1
+    # A ragged last batch from arrays retraces at most once more, then never again.
+    model.fit(images[:28], batch_size=8, epochs=3, verbose=0)
+    assert CountingAAE.traces <= 3
+
+
+def test_steps_per_execution_and_xla_train_the_same_step(images):
+    model = small_aae()
+    model.compile(jit_compile=True, steps_per_execution=2)
+    history = model.fit(images, batch_size=8, epochs=2, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+    # The options survive a compile config round trip.
+    assert model.get_compile_config()["steps_per_execution"] == 2
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_computes_in_16_bits_with_float32_weights(images, policy):
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = small_aae()
+        model.compile()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert all(v.dtype == "float32" for v in model.trainable_variables)
+    codes = model.encoder(images[:4])
+    assert keras.backend.standardize_dtype(codes.dtype) == policy.split("_", 1)[1]
+    scaled = policy == "mixed_float16"
+    for role in model.optimizer_roles():
+        optimizer = getattr(model, role)
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) == scaled
+    before = model.encoder.get_weights()
+    history = model.fit(images, batch_size=8, epochs=1, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.encoder.get_weights()))
