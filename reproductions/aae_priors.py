@@ -45,9 +45,11 @@ Departures from the article and the paper:
   q(z) filled the disc the roll spans (precision 0.24) and, at a constant rate, the
   swiss-roll and uniform runs destabilised after a few epochs (discriminator accuracy
   0.92, generator loss 30); the faster regularisation phase draws the roll.
-- Discriminator regularisation: the swiss-roll run (and the supervised uniform run)
-  add an R1 gradient penalty (gamma 1, Mescheder et al. 2018; `gradient_penalty=`)
-  to the discriminator's loss, which kept those games balanced.
+- Discriminator regularisation: the unsupervised swiss-roll run adds an R1 gradient
+  penalty (gamma 1, Mescheder et al. 2018; `gradient_penalty=`) to the
+  discriminator's loss, which kept its game balanced. (The supervised uniform run
+  needed it at equal rates, and then reached only 24 % of codes in their own band; at
+  5x it reaches 84 % by epoch 4 without it.)
 
 Usage:
     python reproductions/aae_priors.py [--quick] [--out DIR] [--seed N] [--data-dir DIR]
@@ -82,7 +84,7 @@ SETTINGS = {
     # R1 weight on the discriminator, by prior (none for the others).
     "gradient_penalty": {"swiss_roll": 1.0},
     "supervised_priors": ["mixture", "swiss_roll", "uniform"],
-    "supervised_gradient_penalty": {"uniform": 1.0},
+    "supervised_gradient_penalty": {},
     "supervised_epochs": 10,
 }
 QUICK = {"epochs": 2, "supervised_epochs": 2, "train_size": 3000, "eval_size": 1000}
