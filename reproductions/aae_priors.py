@@ -74,6 +74,8 @@ SETTINGS = {
     # Discriminator and generator (the regularisation phase) step 5x faster than
     # the reconstruction, as in the paper (SGD: 0.1 against 0.01).
     "adversarial_learning_rate": 1e-3,
+    # ... except for these priors (by name).
+    "adversarial_learning_rate_by_prior": {},
     # Every rate falls along a cosine to this share of itself by the last step.
     "final_learning_rate": 0.05,
     "beta_1": 0.5,
@@ -109,7 +111,8 @@ TOLERANCES = {
 
 
 def build_model(
-    settings, prior, image_shape, seed, num_classes=None, gradient_penalty=0.0, steps=None
+    settings, prior, image_shape, seed, num_classes=None, gradient_penalty=0.0, steps=None,
+    adversarial_rate=None,
 ):
     """The paper's AAE; with `num_classes`, the label also goes to the discriminator.
 
@@ -146,7 +149,7 @@ def build_model(
             )
         return keras.optimizers.Adam(rate, beta_1=settings["beta_1"])
 
-    adversarial = settings["adversarial_learning_rate"]
+    adversarial = adversarial_rate or settings["adversarial_learning_rate"]
     model.compile(
         ae_optimizer=adam(settings["learning_rate"]),
         d_optimizer=adam(adversarial),
@@ -257,13 +260,19 @@ def train_unsupervised(args, settings, i, name, x_train, held_out):
     keras.utils.set_random_seed(seed)  # each prior's run repeats on its own
     penalty = settings["gradient_penalty"].get(name, 0.0)
     steps = settings["epochs"] * math.ceil(len(x_train) / settings["batch_size"])
+    rate = settings["adversarial_learning_rate_by_prior"].get(
+        name, settings["adversarial_learning_rate"]
+    )
     fresh = build_model(
-        settings, name, x_train.shape[1:], seed, gradient_penalty=penalty, steps=steps
+        settings, name, x_train.shape[1:], seed, gradient_penalty=penalty, steps=steps,
+        adversarial_rate=rate,
     )
     _, _, initial = evaluate(fresh, *held_out, seed)
     print(f"\n== prior {name}: energy distance at initialisation "
           f"{initial['energy_distance']:.4f}")
-    stamp = {"settings": {k: settings[k] for k in UNSUPERVISED_KEYS}, "seed": seed}
+    stamp_settings = {k: settings[k] for k in UNSUPERVISED_KEYS}
+    stamp_settings["adversarial_learning_rate"] = rate
+    stamp = {"settings": stamp_settings, "seed": seed}
     if penalty:
         stamp["gradient_penalty"] = penalty
     model = _common.fit_or_resume(
