@@ -145,8 +145,10 @@ FAMILIES = {
 # Each family is timed with these compile options (and mixed precision policies).
 VARIANTS = {
     "default": {},
+    "steps_per_execution=10": {"steps_per_execution": 10},
     "xla": {"jit_compile": True},
-    "xla_bf16": {"jit_compile": True, "policy": "mixed_bfloat16"},
+    "xla, steps_per_execution=10": {"jit_compile": True, "steps_per_execution": 10},
+    "xla, mixed_bfloat16": {"jit_compile": True, "policy": "mixed_bfloat16"},
 }
 
 
@@ -329,7 +331,7 @@ def table(rows, peak):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", default=",".join(FAMILIES))
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default=";".join(VARIANTS), help="separated by ;")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
@@ -355,7 +357,7 @@ def main(argv=None):
     print(f"float32 matmul peak: {peak:.0f} GFLOP/s on {info['cpu']} ({info['cores']} cores)")
     rows = []
     for family in args.families.split(","):
-        for variant in args.variants.split(","):
+        for variant in args.variants.split(";"):
             rows.append(_in_subprocess(["--one", family, variant, *common]))
             print(json.dumps(rows[-1]), flush=True)
         if family == "aae":
