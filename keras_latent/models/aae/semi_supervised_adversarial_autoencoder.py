@@ -155,18 +155,13 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         )
         return ops.one_hot(classes, self.num_classes)
 
-    def _gaussian_draws(self, n):
-        return distribute.replica_draws(
-            lambda copies: self.prior.sample(n * copies, seed=self.seed_generator), n
-        )
-
     def discriminator_update(self, x, labels):
         """D_gauss on prior draws against z, then D_cat on one-hot draws against y."""
         y_fake, z_fake = self.encoder(x, training=True)
         n = ops.shape(z_fake)[0]
         pairs = (
             (self.discriminator, self.d_optimizer, z_fake,
-             self._gaussian_draws(n)),
+             self.prior_codes(n, None)[0]),
             (self.category_discriminator, self.d_cat_optimizer, y_fake,
              self._categorical_draws(n)),
         )
@@ -232,7 +227,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         y, z = self.encoder(x, training=False)
         x_hat = self.decoder([y, z], training=False)
         n = ops.shape(z)[0]
-        real = self.discriminator(self._gaussian_draws(n))
+        real = self.discriminator(self.prior_codes(n, None)[0])
         fake = self.discriminator(z)
         cat_real = self.category_discriminator(self._categorical_draws(n))
         cat_fake = self.category_discriminator(y)
