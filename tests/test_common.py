@@ -72,7 +72,9 @@ def test_distribute_and_precision_options_set_strategy_and_policy(images):
         strategy = _common.configure(args)
         assert tf.distribute.get_strategy() is strategy
         assert isinstance(strategy, tf.distribute.MirroredStrategy)
-        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+        expected = "mixed_float16" if gpu else "mixed_bfloat16"
+        assert keras.mixed_precision.global_policy().name == expected
         # What a script then builds lives under the strategy and trains there.
         model = kl.AdversarialAutoencoder(
             kl.build_encoder(hidden_units=(16,)), kl.build_decoder(hidden_units=(16,)),
