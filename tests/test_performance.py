@@ -6,6 +6,7 @@ Speed itself is measured in `benchmarks/`, never asserted here.
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_latent as kl
 from keras_latent import data
@@ -49,6 +50,20 @@ def test_steps_per_execution_and_xla_train_and_survive_the_compile_config(images
     assert all(np.isfinite(v).all() for v in history.values())
     # The options survive a compile config round trip.
     assert model.get_compile_config()["steps_per_execution"] == 2
+
+
+def test_xla_is_on_by_default_and_off_under_a_strategy_or_when_asked():
+    model = small_aae()
+    model.compile()
+    assert model.jit_compile is True
+    # The default is not written into the compile config: a loaded model decides anew.
+    assert "jit_compile" not in model.get_compile_config()
+    model.compile(jit_compile=False)
+    assert model.jit_compile is False
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = small_aae()
+        model.compile()
+    assert model.jit_compile is False
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -22,6 +22,17 @@ def _default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
 
+def _default_jit_compile(model):
+    """XLA unless a distribution strategy is set (or a layer cannot be compiled).
+
+    Keras' `"auto"` turns XLA off on CPU-only machines, where it doubles these
+    models' step; under `tf.distribute` XLA failed on split CPUs, so it stays off.
+    """
+    if tf.distribute.has_strategy() or model.distribute_strategy.num_replicas_in_sync > 1:
+        return "auto"
+    return all(layer.supports_jit for layer in model._flatten_layers())
+
+
 def _sizes(tensors):
     return [t.shape[-1] if len(t.shape) == 2 else tuple(t.shape[1:]) for t in tensors]
 
@@ -241,7 +252,11 @@ class AdversarialAutoencoder(keras.Model):
                 schedule only). Same default.
             **kwargs: passed to `keras.Model.compile` (`jit_compile`,
                 `steps_per_execution`, `run_eagerly`); subclasses' further
-                optimizers by name.
+                optimizers by name. `jit_compile` defaults to XLA whenever no
+                distribution strategy is set, CPU included (Keras itself leaves
+                XLA off on CPU): it doubles the step there
+                (`benchmarks/results/`). Under a strategy it stays Keras'
+                `"auto"` (off).
         """
         if "optimizer" in kwargs or "loss" in kwargs:
             raise ValueError(
@@ -261,9 +276,12 @@ class AdversarialAutoencoder(keras.Model):
                     f"{key}: this model's updates use {', '.join(roles)} "
                     f"(schedule {self.schedule!r}); pass no {key}."
                 )
+        # Kept without the default below, so a loaded model picks its own.
+        self._compile_options = dict(kwargs)
+        if "jit_compile" not in kwargs and not kwargs.get("run_eagerly"):
+            kwargs["jit_compile"] = _default_jit_compile(self)
         # Keras would otherwise create an unused RMSprop as `self.optimizer`.
         super().compile(optimizer=None, **kwargs)
-        self._compile_options = dict(kwargs)
         self.g_optimizer = None
         optimizers = []
         for key, variables in roles.items():
