@@ -60,23 +60,45 @@ def test_each_update_moves_only_its_own_network(images, schedule):
     model.compile()
     x = tf.constant(images)
     networks = {"encoder": model.encoder, "decoder": model.decoder, "discriminator": model.discriminator}
-    updates = {
-        "reconstruction_update": {"encoder", "decoder"},
-        "discriminator_update": {"discriminator"},
-        "generator_update": {"encoder"},
-        "joint_update": {"encoder", "decoder"},
+    codes = model.encoder(x)
+    updates = {  # what each update receives and which networks it may move
+        "reconstruction_update": (x, {"encoder", "decoder"}),
+        "discriminator_update": (codes, {"discriminator"}),
+        "regularization_update": (x, {"discriminator", "encoder"}),
+        "joint_update": (x, {"discriminator", "encoder", "decoder"}),
     }
-    for update, owners in updates.items():
-        if schedule == "joint" and update == "generator_update":
+    for update, (inputs, owners) in updates.items():
+        if schedule == "joint" and update == "regularization_update":
             continue
         before = {name: snapshot(net) for name, net in networks.items()}
-        getattr(model, update)(x, None)
+        getattr(model, update)(inputs, None)
         for name, net in networks.items():
             changed = moved(before[name], net.trainable_variables)
             if name in owners:
                 assert all(changed), f"{update} left {name} in place"
             else:
                 assert not any(changed), f"{update} moved {name}"
+
+
+def test_regularization_phase_equals_a_discriminator_then_a_generator_step(images):
+    """Sharing one encoder pass between the two steps keeps the paper's math."""
+    x = tf.constant(images)
+    shared, separate = make_aae(), make_aae()
+    separate.set_weights(shared.get_weights())
+    for model in (shared, separate):
+        model.compile(**{role: keras.optimizers.SGD(0.1) for role in model.optimizer_roles()})
+    before = shared.get_weights()
+    shared.regularization_update(x, None)
+    separate.discriminator_update(separate.encoder(x), None)
+    with tf.GradientTape() as tape:  # the generator step on a fresh encoder pass
+        loss = keras.ops.mean(separate.generator_loss(separate.encoder(x), None))
+    variables = separate.encoder.trainable_variables
+    separate.g_optimizer.apply(tape.gradient(loss, variables), variables)
+    for a, b in zip(shared.get_weights(), separate.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert sum(not np.allclose(a, b) for a, b in zip(before, shared.get_weights())) == len(
+        shared.encoder.weights + shared.discriminator.weights
+    )
 
 
 def test_compiled_optimizers_are_bound_to_their_networks():
@@ -172,7 +194,7 @@ def test_gradient_penalty_is_the_squared_slope_at_prior_draws():
     kernel = model.discriminator.get_layer("logit").kernel.numpy()
     np.testing.assert_allclose(slopes.numpy(), [np.sum(kernel**2)] * 5, rtol=1e-5)
     before = snapshot(model.discriminator)
-    model.discriminator_update(tf.zeros((5, 28, 28, 1)), None)
+    model.discriminator_update(model.encoder(tf.zeros((5, 28, 28, 1))), None)
     assert all(moved(before, model.discriminator.trainable_variables))
     history = model.fit(np.zeros((8, 28, 28, 1), "float32"), batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["d_loss"]).all()

@@ -123,13 +123,13 @@ def test_each_semi_supervised_update_moves_only_its_own_networks(images, labels)
         "d_gauss": model.discriminator, "d_cat": model.category_discriminator,
     }
     cases = [
-        (model.reconstruction_update, {"encoder", "decoder"}),
-        (model.discriminator_update, {"d_gauss"}),  # d_cat's optimizer has rate 0
-        (model.generator_update, {"encoder"}),
+        (model.reconstruction_update, x, {"encoder", "decoder"}),
+        (model.discriminator_update, model.encoder(x), {"d_gauss"}),  # d_cat's rate is 0
+        (model.regularization_update, x, {"d_gauss", "encoder"}),
     ]
-    for update, owners in cases:
+    for update, inputs, owners in cases:
         before = {name: snapshot(net) for name, net in networks.items()}
-        update(x, y)
+        update(inputs, y)
         for name, net in networks.items():
             assert any(moved(before[name], net.trainable_variables)) == (name in owners), (
                 update.__name__, name)
@@ -137,7 +137,7 @@ def test_each_semi_supervised_update_moves_only_its_own_networks(images, labels)
     model = semi_supervised()
     model.compile(d_optimizer=keras.optimizers.SGD(0.0))
     before = {"d_gauss": snapshot(model.discriminator), "d_cat": snapshot(model.category_discriminator)}
-    model.discriminator_update(x, y)
+    model.discriminator_update(model.encoder(x), y)
     assert not any(moved(before["d_gauss"], model.discriminator.trainable_variables))
     assert all(moved(before["d_cat"], model.category_discriminator.trainable_variables))
     # The supervised update reaches the y head but leaves the z head alone.

@@ -59,20 +59,25 @@ class AdversarialAutoencoder(keras.Model):
     optimizer on its own network's variables:
 
     - `"paper"` (Makhzani et al. 2015, sec. 2): a reconstruction update of
-      encoder and decoder (`ae_optimizer`), a discriminator update on prior draws
-      against detached codes (`d_optimizer`), then a generator update of the
-      encoder against the discriminator (`g_optimizer`).
+      encoder and decoder (`ae_optimizer`), then the regularization phase: a
+      discriminator update on prior draws against the codes (`d_optimizer`) and
+      a generator update of the encoder against the updated discriminator
+      (`g_optimizer`).
     - `"joint"` (article 000): the discriminator update, then one update of
       encoder and decoder on `reconstruction_weight * reconstruction +
       adversarial_weight * generator loss` (`ae_optimizer`).
+
+    Within a step the discriminator's update and the one after it share one
+    encoder pass (the discriminator's step does not change the encoder).
 
     Variants (`SupervisedAdversarialAutoencoder`,
     `LabelRegularizedAdversarialAutoencoder`,
     `SemiSupervisedAdversarialAutoencoder`) override small hooks rather than the
     step: what the decoder and the discriminator receive (`decoder_inputs`,
     `discriminator_inputs`), where prior draws come from (`prior_codes`), which
-    optimizers exist (`optimizer_roles`) and what runs after the schedule
-    (`extra_updates`).
+    optimizers exist (`optimizer_roles`), what runs after the schedule
+    (`extra_updates`) and, with other networks, the adversarial losses
+    (`discriminator_update`, `generator_loss`).
 
     Args:
         encoder: `keras.Model`. Images `(H, W, C)` to codes `(latent_dim,)`.
@@ -345,10 +350,8 @@ class AdversarialAutoencoder(keras.Model):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         if self.schedule == "paper":
             self.reconstruction_update(x, labels)
-            self.discriminator_update(x, labels)
-            self.generator_update(x, labels)
+            self.regularization_update(x, labels)
         else:
-            self.discriminator_update(x, labels)
             self.joint_update(x, labels)
         self.extra_updates(x, labels)
         return {m.name: m.result() for m in self.metrics}
@@ -374,10 +377,12 @@ class AdversarialAutoencoder(keras.Model):
         self._step(self.ae_optimizer, tape, loss, variables)
         self.recon_loss_tracker.update_state(ops.mean(recon))
 
-    def discriminator_update(self, x, labels):
-        """The discriminator takes one step on prior draws (real) against codes (fake)."""
-        # Codes are computed outside the tape: this update must not reach the encoder.
-        z_fake = self.encoder(x, training=True)
+    def discriminator_update(self, codes, labels):
+        """The discriminator takes one step on prior draws (real) against `codes` (fake).
+
+        `codes` are the encoder's outputs for a batch; only the discriminator moves.
+        """
+        z_fake = codes
         z_real, real_labels = self.prior_codes(ops.shape(z_fake)[0], labels)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
@@ -412,26 +417,45 @@ class AdversarialAutoencoder(keras.Model):
         slopes = inner.gradient(real, z_real)
         return real, ops.sum(ops.square(slopes), axis=1)
 
-    def generator_update(self, x, labels):
-        """The encoder takes one step toward codes the discriminator calls real."""
+    def regularization_update(self, x, labels):
+        """The paper's regularization phase: the discriminator's step, then the encoder's.
+
+        The encoder then takes one step toward codes that the updated discriminator
+        calls real. One encoder pass serves both steps: the discriminator's step
+        leaves the encoder as it was, so a second pass would give the same codes
+        (the article loop computes them twice). An encoder that samples (a
+        variational one) thus feeds both steps the same draw.
+        """
         variables = self.encoder.trainable_variables
         with tf.GradientTape() as tape:
-            z = self.encoder(x, training=True)
-            fake = self.discriminator(self.discriminator_inputs(z, labels), training=True)
-            g_loss = losses.generator_loss(fake)
+            codes = self.encoder(x, training=True)
+            with tape.stop_recording():
+                self.discriminator_update(codes, labels)
+            g_loss = self.generator_loss(codes, labels)
             loss = self.g_optimizer.scale_loss(losses.global_mean(g_loss))
         self._step(self.g_optimizer, tape, loss, variables)
         self.g_loss_tracker.update_state(ops.mean(g_loss))
 
+    def generator_loss(self, codes, labels):
+        """Per-example loss of the encoder for `codes` the discriminator calls fake."""
+        fake = self.discriminator(self.discriminator_inputs(codes, labels), training=True)
+        return losses.generator_loss(fake)
+
     def joint_update(self, x, labels):
-        """Encoder and decoder take one step on the weighted sum of both losses."""
+        """The discriminator's step, then one of encoder and decoder on both losses.
+
+        Encoder and decoder step on `reconstruction_weight * reconstruction +
+        adversarial_weight * generator loss` against the updated discriminator;
+        one encoder pass serves both steps (see `regularization_update`).
+        """
         variables = self._autoencoder_variables()
         with tf.GradientTape() as tape:
             z = self.encoder(x, training=True)
+            with tape.stop_recording():
+                self.discriminator_update(z, labels)
             x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
-            fake = self.discriminator(self.discriminator_inputs(z, labels), training=True)
             recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
-            g_loss = losses.generator_loss(fake)
+            g_loss = self.generator_loss(z, labels)
             total = self.reconstruction_weight * recon + self.adversarial_weight * g_loss
             loss = self.ae_optimizer.scale_loss(losses.global_mean(total))
         self._step(self.ae_optimizer, tape, loss, variables)

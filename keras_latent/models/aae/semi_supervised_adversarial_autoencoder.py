@@ -155,9 +155,9 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         )
         return ops.one_hot(classes, self.num_classes)
 
-    def discriminator_update(self, x, labels):
+    def discriminator_update(self, codes, labels):
         """D_gauss on prior draws against z, then D_cat on one-hot draws against y."""
-        y_fake, z_fake = self.encoder(x, training=True)
+        y_fake, z_fake = codes
         n = ops.shape(z_fake)[0]
         pairs = (
             (self.discriminator, self.d_optimizer, z_fake,
@@ -180,16 +180,12 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             else:
                 self.d_cat_loss_tracker.update_state(ops.mean(d_loss))
 
-    def generator_update(self, x, labels):
-        """The encoder takes one step toward y and z that both discriminators call real."""
-        with tf.GradientTape() as tape:
-            y, z = self.encoder(x, training=True)
-            g_loss = losses.generator_loss(
-                self.discriminator(z, training=True)
-            ) + losses.generator_loss(self.category_discriminator(y, training=True))
-            loss = self.g_optimizer.scale_loss(losses.global_mean(g_loss))
-        self._step(self.g_optimizer, tape, loss, self.encoder.trainable_variables)
-        self.g_loss_tracker.update_state(ops.mean(g_loss))
+    def generator_loss(self, codes, labels):
+        """The encoder's loss for y and z that the discriminators call fake."""
+        y, z = codes
+        return losses.generator_loss(
+            self.discriminator(z, training=True)
+        ) + losses.generator_loss(self.category_discriminator(y, training=True))
 
     def supervised_loss(self, x, labels, training=True):
         """Cross-entropy of the y head on labelled examples (label >= 0).
