@@ -1,17 +1,19 @@
 """Training speed of every model family, beside the article-style training loop.
 
 For each family at its article's batch size this measures, in a fresh process:
-steps per second of `fit` after warm-up (median over repeats), the FLOPs of one
-training step counted from the Dense layers' shapes, the share of this machine's
-measured float32 matmul peak that reaches, and the process's peak memory. For the
+steps per second of `fit` after warm-up (median over repeats), the FLOPs one
+training step executes, counted from the Dense layers' shapes, the share of this
+machine's measured float32 matmul peak that reaches, and the process's peak memory.
+Beside the peak (2048-cubed products) it measures what a batch-100 layer's
+matmul reaches alone, the ceiling of these small products. For the
 AAE it also times the loop the articles write (a `predict` of the codes, then
 `train_on_batch` on the autoencoder, the discriminator and a combined model with
 the discriminator frozen) and reports the ratio. Results go to
 `benchmarks/results/<machine>.json` and `.md`.
 
 Usage:
-    python benchmarks/run.py [--families aae,semi_supervised_aae] [--repeats 5]
-        [--steps 40] [--out benchmarks/results] [--tag NAME]
+    python benchmarks/run.py [--families aae,semi_supervised_aae] [--repeats 3]
+        [--steps 200] [--out benchmarks/results] [--tag NAME]
 
 A new family joins with one entry in `FAMILIES`: a function returning the compiled
 model, its training data and the FLOPs of one step (see `aae`).
@@ -34,40 +36,57 @@ IMAGE = (28, 28, 1)
 PIXELS = 28 * 28
 
 
-def dense_macs(network):
-    """Multiply-adds per example of a network's Dense layers (its matmuls)."""
+def dense_macs(network, first_only=False):
+    """Multiply-adds per example of a network's Dense layers (its matmuls).
+
+    With `first_only`, those of its first Dense layer (the one reading the input).
+    """
     import keras
 
+    dense = [layer for layer in network._flatten_layers() if isinstance(layer, keras.layers.Dense)]
     return sum(
         int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
-        for layer in network._flatten_layers()
-        if isinstance(layer, keras.layers.Dense)
+        for layer in (dense[:1] if first_only else dense)
     )
 
 
-# FLOPs of one update, per example: a forward pass costs 2 * MACs, a backward pass
-# that also needs weight gradients 4 * MACs more, one that needs only input
-# gradients (the discriminator inside the generator update) 2 * MACs more.
-FORWARD, THROUGH, TRAIN = 2, 4, 6
+# FLOPs per example of what one step executes (2 per multiply-add): a forward pass,
+# its weight gradients and the gradients of each layer's input, except the input of
+# the first layers when it is data (XLA and Grappler prune those).
+def forward(network):
+    return 2 * dense_macs(network)
+
+
+def train(network, input_gradient=False):
+    """Forward, weight gradients, input gradients."""
+    macs = dense_macs(network)
+    return 6 * macs - (0 if input_gradient else 2 * dense_macs(network, first_only=True))
+
+
+def through(network):
+    """Forward and input gradients only: the discriminator inside the generator step."""
+    return 4 * dense_macs(network)
 
 
 def aae_step_flops(model, batch):
-    """The paper schedule: reconstruction, discriminator (real and fake), generator."""
-    e, g, d = (dense_macs(n) for n in (model.encoder, model.decoder, model.discriminator))
+    """The paper schedule: reconstruction, then discriminator (on codes and prior
+    draws) and generator sharing one encoder pass."""
+    e, g, d = model.encoder, model.decoder, model.discriminator
     per_example = (
-        TRAIN * (e + g)  # reconstruction
-        + FORWARD * e + 2 * TRAIN * d  # discriminator on codes and prior draws
-        + TRAIN * e + THROUGH * d  # generator
+        train(e) + train(g, input_gradient=True)  # reconstruction
+        + train(e) + 2 * train(d)  # shared encoder pass, discriminator on both batches
+        + through(d)  # generator
     )
     return per_example * batch
 
 
 def semi_supervised_step_flops(model, batch):
-    e, g = dense_macs(model.encoder), dense_macs(model.decoder)
-    d = dense_macs(model.discriminator) + dense_macs(model.category_discriminator)
+    e, g = model.encoder, model.decoder
+    critics = (model.discriminator, model.category_discriminator)
     per_example = (
-        TRAIN * (e + g) + FORWARD * e + 2 * TRAIN * d + TRAIN * e + THROUGH * d
-        + TRAIN * e  # supervised cross-entropy
+        train(e) + train(g, input_gradient=True)
+        + train(e) + sum(2 * train(d) + through(d) for d in critics)
+        + train(e)  # supervised cross-entropy
     )
     return per_example * batch
 
@@ -144,34 +163,40 @@ FAMILIES = {
 }
 # Each family is timed with these compile options (and mixed precision policies).
 VARIANTS = {
-    "default": {},
+    "default": {},  # XLA on (see `AdversarialAutoencoder.compile`)
     "steps_per_execution=10": {"steps_per_execution": 10},
-    "xla": {"jit_compile": True},
-    "xla, steps_per_execution=10": {"jit_compile": True, "steps_per_execution": 10},
-    "xla, mixed_bfloat16": {"jit_compile": True, "policy": "mixed_bfloat16"},
+    "no xla": {"jit_compile": False},
+    "mixed_bfloat16": {"policy": "mixed_bfloat16"},
 }
 
 
-def matmul_peak(size=2048, repeats=10):
-    """Best float32 GFLOP/s of a square matmul chain on this machine."""
+def matmul_peak(shape=(2048, 2048, 2048), repeats=10):
+    """Best float32 GFLOP/s of (m, k) x (k, n) matmuls on this machine.
+
+    Four independent products a graph cannot merge; the default shape gives the
+    machine's peak, `(100, 1000, 1000)` what a batch-100 layer of the articles' MLPs
+    can reach.
+    """
     import tensorflow as tf
 
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
+    m, k, n = shape
+    a = tf.random.normal((m, k))
+    bs = [tf.random.normal((k, n)) for _ in range(4)]
 
     @tf.function
-    def chain(a, b):
-        for _ in range(4):
-            a = tf.matmul(a, b) * 1e-3
-        return a
+    def products(a, bs):
+        return tf.add_n([tf.matmul(a, b) for b in bs])
 
-    chain(a, b).numpy()
+    products(a, bs).numpy()
+    calls = max(1, int(2048**3 // (m * k * n)))
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        chain(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 4 * 2 * size**3 / best / 1e9
+        for _ in range(calls):
+            out = products(a, bs)
+        out.numpy()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return 4 * 2 * m * k * n / best / 1e9
 
 
 def time_fit(model, x, y, batch, steps, repeats):
@@ -332,8 +357,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--variants", default=";".join(VARIANTS), help="separated by ;")
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     parser.add_argument("--tag", default=None, help="file name of the results")
     parser.add_argument("--one", nargs=2, metavar=("FAMILY", "VARIANT"), help=argparse.SUPPRESS)
@@ -348,7 +373,11 @@ def main(argv=None):
         print(json.dumps(measure_baseline(args.baseline, args.steps, args.repeats)))
         return
     if args.peak:
-        print(json.dumps({"matmul_gflop_per_second": matmul_peak(), "machine": machine()}))
+        print(json.dumps({
+            "matmul_gflop_per_second": matmul_peak(),
+            "layer_matmul_gflop_per_second": matmul_peak((100, 1000, 1000)),
+            "machine": machine(),
+        }))
         return
 
     common = ["--steps", str(args.steps), "--repeats", str(args.repeats)]
@@ -371,10 +400,13 @@ def main(argv=None):
     ratios = {
         f"{v} / {k}": fit_rates[v] / rate for v in fit_rates for k, rate in loop.items()
     }
-    peak_after = _in_subprocess(["--peak"])["matmul_gflop_per_second"]
+    last = _in_subprocess(["--peak"])
+    peak_after = last["matmul_gflop_per_second"]
+    layer_peak = [first["layer_matmul_gflop_per_second"], last["layer_matmul_gflop_per_second"]]
     result = {
         "machine": info,
         "matmul_gflop_per_second": [peak, peak_after],
+        "layer_matmul_gflop_per_second": layer_peak,
         "rows": rows,
         "speedup_over_article_loop": ratios,
         "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
@@ -390,7 +422,8 @@ def main(argv=None):
     text += (
         f"\n\nMachine: {info['cpu']}, {info['cores']} cores, TensorFlow "
         f"{info['tensorflow']}; float32 matmul peak {peak:.0f} / {peak_after:.0f} GFLOP/s "
-        "(measured before / after)."
+        "(measured before / after); a batch-100 layer's matmul (100 x 1000 x 1000) "
+        f"{layer_peak[0]:.0f} / {layer_peak[1]:.0f} GFLOP/s."
     )
     with open(os.path.join(args.out, f"{tag}.md"), "w") as f:
         f.write(text + "\n")
