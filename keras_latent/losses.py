@@ -5,25 +5,48 @@ gradient step. Discriminators output logits (article 000 feeds its linear output
 a cross-entropy meant for probabilities; treating it as a logit is the intent).
 """
 
-import tensorflow as tf
+import math
+
 from keras import ops
 
+from keras_latent import distribute
+
 RECONSTRUCTION_LOSSES = ("bce", "mse", "mae")
+_EPS = 1e-7
 
 
-def global_mean(values):
-    """Mean over the batch, scaled so replicas' gradients sum to the global mean.
+def example_weights(values, weights=None):
+    """Each example's share of `global_mean(values, weights)`: its derivative.
+
+    Without weights every example of this replica weighs `1 / (batch * replicas)`;
+    with weights, `weight / (sum of the weights over the global batch)`.
+    """
+    values = ops.cast(values, "float32")
+    if weights is None:
+        total = ops.cast(ops.shape(values)[0] * distribute.replicas_in_sync(), "float32")
+        return ops.ones_like(values) / total
+    weights = ops.cast(weights, "float32")
+    return weights / ops.maximum(distribute.global_sum(ops.sum(weights)), 1.0)
+
+
+def global_mean(values, weights=None):
+    """Mean over the global batch, as this replica's share of it.
 
     Under a `tf.distribute` strategy each replica sees `1 / num_replicas` of the
     global batch and the optimizer sums the replicas' gradients, so each replica
     divides its local mean by the replica count, as Keras' built-in losses do.
-    Outside a strategy this is the plain mean.
+    With `weights` (0 or 1 for the labelled examples of a partly labelled batch)
+    it is the weighted mean, divided by the weights' sum over every replica, whose
+    shares differ. Outside a strategy this is the plain (weighted) mean.
+
+    Args:
+        values: per-example values `(batch,)`.
+        weights: per-example weights `(batch,)` or None.
     """
-    mean = ops.mean(values)
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    if replicas > 1:
-        mean = mean / replicas
-    return mean
+    values = ops.cast(values, "float32")
+    if weights is None:
+        return ops.mean(values) / distribute.replicas_in_sync()
+    return ops.sum(values * example_weights(values, weights))
 
 
 def _mean_over_features(values):
@@ -78,3 +101,96 @@ def discriminator_accuracy(real_logits, fake_logits):
     real = ops.cast(ops.reshape(real_logits, (-1,)) > 0, "float32")
     fake = ops.cast(ops.reshape(fake_logits, (-1,)) < 0, "float32")
     return 0.5 * (real + fake)
+
+
+def r1_penalty(gradients, gamma=1.0):
+    """Per-example R1 penalty `gamma / 2 * |dD/dz|^2` (Mescheder et al. 2018, eq. 9).
+
+    Args:
+        gradients: the discriminator's gradient with respect to each real input,
+            `(batch, ...)`.
+        gamma: float. The penalty's weight. Defaults to 1.
+    """
+    gradients = ops.cast(gradients, "float32")
+    return 0.5 * gamma * ops.sum(
+        ops.reshape(ops.square(gradients), (ops.shape(gradients)[0], -1)), axis=1
+    )
+
+
+def cross_entropy(targets, probabilities):
+    """Per-example cross-entropy `-sum_k t_k log p_k` of softmax outputs.
+
+    Args:
+        targets: one-hot or soft target rows `(batch, classes)` (the uniform
+            `1 / classes` row asks a classifier to be maximally unsure).
+        probabilities: softmax outputs, same shape; clipped away from 0.
+    """
+    targets = ops.cast(targets, "float32")
+    probabilities = ops.clip(ops.cast(probabilities, "float32"), _EPS, 1.0)
+    return -ops.sum(targets * ops.log(probabilities), axis=-1)
+
+
+def masked_cross_entropy(labels, probabilities):
+    """Per-example `-log p[label]`, and 0 where the label is -1 (unlabelled).
+
+    Reduce it with `global_mean(values, weights=labelled(labels))`: the mean over
+    the labelled examples only.
+
+    Args:
+        labels: integer labels `(batch,)`, -1 for unlabelled examples.
+        probabilities: softmax outputs `(batch, classes)`.
+    """
+    labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+    probabilities = ops.clip(ops.cast(probabilities, "float32"), _EPS, 1.0)
+    picked = ops.take_along_axis(
+        probabilities, ops.maximum(labels, 0)[:, None], axis=1
+    )[:, 0]
+    return -ops.log(picked) * labelled(labels)
+
+
+def labelled(labels):
+    """1.0 for examples with a label (>= 0), 0.0 for unlabelled ones (-1)."""
+    return ops.cast(ops.reshape(labels, (-1,)) >= 0, "float32")
+
+
+def gaussian_kl(mean, log_var):
+    """Per-example `KL(N(mean, exp(log_var)) || N(0, I))`, summed over the code.
+
+    `-1/2 sum(1 + log_var - mean^2 - exp(log_var))` (Kingma & Welling 2014,
+    appendix B).
+    """
+    mean, log_var = ops.cast(mean, "float32"), ops.cast(log_var, "float32")
+    return -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
+
+
+def categorical_information_loss(codes, probabilities):
+    """Per-example `-log Q(c|x)` of a categorical code `c`.
+
+    Minimising it maximises InfoGAN's variational lower bound on the mutual
+    information `L_I = E[log Q(c|x)] + H(c)` (Chen et al. 2016, eq. 4); the
+    entropy `H(c)` of a fixed code distribution is a constant and left out.
+
+    Args:
+        codes: one-hot codes `(batch, categories)` the generator was given.
+        probabilities: Q's softmax over the categories for the generated images.
+    """
+    return cross_entropy(codes, probabilities)
+
+
+def gaussian_information_loss(codes, mean, log_var=None):
+    """Per-example `-log Q(c|x)` of continuous codes under a factored Gaussian Q.
+
+    The negative log-density of `codes` under `N(mean, exp(log_var))`, summed
+    over the codes (InfoGAN's `L_I` for continuous codes, Chen et al. 2016,
+    sec. 5). With `log_var=None` the variance is fixed at 1, and the loss is half
+    the squared error plus a constant.
+
+    Args:
+        codes: the continuous codes `(batch, codes)` the generator was given.
+        mean: Q's predicted mean, same shape.
+        log_var: Q's predicted log-variance, same shape, or None.
+    """
+    codes, mean = ops.cast(codes, "float32"), ops.cast(mean, "float32")
+    log_var = ops.zeros_like(mean) if log_var is None else ops.cast(log_var, "float32")
+    squared = ops.square(codes - mean) * ops.exp(-log_var)
+    return 0.5 * ops.sum(squared + log_var + math.log(2.0 * math.pi), axis=-1)

@@ -340,6 +340,66 @@ class Uniform(Prior):
         }
 
 
+@keras.saving.register_keras_serializable(package="keras_latent")
+class Categorical(Prior):
+    """One-hot codes of a categorical distribution over `num_classes` categories.
+
+    The prior of a categorical code: the semi-supervised AAE's y, which a
+    discriminator compares with these draws (paper sec. 6), and InfoGAN's
+    categorical latent code (Chen et al. 2016, sec. 5). Class `k` owns the k-th
+    corner of the simplex, so labelled draws are one-hot rows of their labels.
+
+    Args:
+        num_classes: int. Number of categories, the size of a code. Defaults to 10.
+        probabilities: list of floats or None. Each category's probability;
+            None draws them uniformly. Defaults to None.
+
+    Example:
+
+    >>> codes = Categorical(num_classes=3).sample(4, seed=0)
+    >>> tuple(codes.shape)
+    (4, 3)
+
+    Reference:
+        Makhzani et al. 2015, sec. 6; Chen et al. 2016 ("InfoGAN"), sec. 5.
+    """
+
+    def __init__(self, num_classes=10, probabilities=None):
+        super().__init__(num_classes)
+        if probabilities is not None:
+            probabilities = [float(p) for p in probabilities]
+            if (
+                len(probabilities) != num_classes
+                or min(probabilities) < 0
+                or not math.isclose(sum(probabilities), 1.0, rel_tol=1e-5)
+            ):
+                raise ValueError(
+                    f"probabilities: expected {num_classes} non-negative floats "
+                    f"summing to 1 (num_classes); got {probabilities}."
+                )
+        self.probabilities = probabilities
+
+    @property
+    def num_classes(self):
+        return self.dim
+
+    def _sample(self, n, seed):
+        if self.probabilities is None:
+            return super()._sample(n, seed)
+        logits = ops.log(ops.convert_to_tensor([self.probabilities], "float32"))
+        classes = keras.random.categorical(logits, n, seed=seed)[0]
+        return self._sample_labelled(classes, seed)
+
+    def _component_of(self, codes):
+        return np.argmax(codes, axis=1)
+
+    def _sample_labelled(self, labels, seed):
+        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
+
+    def get_config(self):
+        return {"num_classes": self.num_classes, "probabilities": self.probabilities}
+
+
 _NAMES = {
     "gaussian": Gaussian,
     "mixture": GaussianMixture,

@@ -6,6 +6,7 @@ import pytest
 
 import keras_latent
 from keras_latent import data, evaluation, layers, plotting, priors
+from keras_latent.models import multi_optimizer_model
 from keras_latent.models.aae import (
     adversarial_autoencoder,
     semi_supervised_adversarial_autoencoder,
@@ -16,7 +17,8 @@ from keras_latent.models.aae import (
 @pytest.mark.parametrize(
     "module",
     [
-        data, priors, layers, plotting, evaluation, adversarial_autoencoder,
+        data, priors, layers, plotting, evaluation, multi_optimizer_model,
+        adversarial_autoencoder,
         supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
         keras_latent,
     ],

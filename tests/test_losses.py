@@ -38,3 +38,56 @@ def test_adversarial_losses_known_values():
 
 def test_global_mean_is_plain_mean_without_strategy():
     assert float(losses.global_mean(np.array([1.0, 2.0, 6.0], "float32"))) == pytest.approx(3.0)
+
+
+def test_weighted_global_mean_and_shares():
+    values = np.array([1.0, 2.0, 6.0, 100.0], "float32")
+    weights = np.array([1.0, 1.0, 1.0, 0.0], "float32")
+    assert float(losses.global_mean(values, weights)) == pytest.approx(3.0)
+    np.testing.assert_allclose(losses.example_weights(values), [0.25] * 4)
+    np.testing.assert_allclose(losses.example_weights(values, weights), [1 / 3] * 3 + [0])
+    # No labelled example: zero, not a division by zero.
+    assert float(losses.global_mean(values, np.zeros(4, "float32"))) == 0.0
+
+
+def test_r1_penalty_known_values():
+    gradients = np.array([[3.0, 4.0], [0.0, 0.0]], "float32")
+    np.testing.assert_allclose(losses.r1_penalty(gradients, gamma=2.0), [25.0, 0.0])
+    np.testing.assert_allclose(losses.r1_penalty(gradients), [12.5, 0.0])
+
+
+def test_cross_entropies_known_values():
+    probabilities = np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]], "float32")
+    np.testing.assert_allclose(
+        losses.cross_entropy(np.eye(3)[[0, 1]], probabilities), [math.log(2), -math.log(0.8)],
+        rtol=1e-6,
+    )
+    uniform = np.full((2, 3), 1 / 3, "float32")
+    np.testing.assert_allclose(
+        losses.cross_entropy(uniform, probabilities)[0],
+        -(math.log(0.5) + 2 * math.log(0.25)) / 3, rtol=1e-6,
+    )
+    masked = losses.masked_cross_entropy(np.array([0, -1]), probabilities)
+    np.testing.assert_allclose(masked, [math.log(2), 0.0], rtol=1e-6)
+    np.testing.assert_array_equal(losses.labelled(np.array([3, -1, 0])), [1.0, 0.0, 1.0])
+    np.testing.assert_allclose(
+        losses.categorical_information_loss(np.eye(3)[[1]], probabilities[1:]), [-math.log(0.8)],
+        rtol=1e-6,
+    )
+
+
+def test_gaussian_kl_and_information_known_values():
+    zero = np.zeros((1, 2), "float32")
+    np.testing.assert_allclose(losses.gaussian_kl(zero, zero), [0.0], atol=1e-7)
+    # KL(N(1, e) || N(0, 1)) per coordinate: (1 + e - 1 - 1) / 2 = (e - 1) / 2.
+    ones = np.ones((1, 2), "float32")
+    np.testing.assert_allclose(losses.gaussian_kl(ones, ones), [math.e - 1], rtol=1e-6)
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    np.testing.assert_allclose(
+        losses.gaussian_information_loss(ones, zero), [1.0 + 2 * half_log_2pi], rtol=1e-6
+    )
+    # A variance of e^2 (log-variance 2): (1 / e^2 + 2) / 2 + log sqrt(2 pi), per code.
+    np.testing.assert_allclose(
+        losses.gaussian_information_loss(ones[:, :1], zero[:, :1], 2 * ones[:, :1]),
+        [0.5 * (math.exp(-2) + 2) + half_log_2pi], rtol=1e-6,
+    )

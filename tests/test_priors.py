@@ -111,3 +111,19 @@ def test_component_of_marks_codes_outside_the_box():
         priors.Gaussian().component_of(np.zeros((2, 2)))
     with pytest.raises(ValueError, match=r"codes: expected an array \(n, 2\)"):
         priors.GaussianMixture().component_of(np.zeros((2, 3)))
+
+
+def test_categorical_draws_one_hot_codes_of_every_class():
+    prior = priors.Categorical(num_classes=4)
+    codes = np.asarray(prior.sample(4000, seed=0))
+    assert codes.shape == (4000, 4)
+    np.testing.assert_array_equal(codes.sum(axis=1), 1.0)
+    np.testing.assert_allclose(codes.mean(axis=0), [0.25] * 4, atol=0.03)
+    labelled = np.asarray(prior.sample(3, labels=[2, 0, 3]))
+    np.testing.assert_array_equal(prior.component_of(labelled), [2, 0, 3])
+    skewed = priors.Categorical(num_classes=2, probabilities=[0.9, 0.1])
+    assert np.asarray(skewed.sample(4000, seed=0))[:, 0].mean() == pytest.approx(0.9, abs=0.03)
+    restored = priors.get(keras.saving.serialize_keras_object(skewed))
+    assert restored.get_config() == skewed.get_config()
+    with pytest.raises(ValueError, match="probabilities: expected 2 non-negative"):
+        priors.Categorical(num_classes=2, probabilities=[0.5, 0.6])

@@ -190,9 +190,11 @@ def test_gradient_penalty_is_the_squared_slope_at_prior_draws():
     )
     model.compile()
     z = tf.constant(np.random.default_rng(0).normal(size=(5, 2)).astype("float32"))
-    _, slopes = model.real_logits(z, None)
+    _, gradients = model.real_logits(z, None)
     kernel = model.discriminator.get_layer("logit").kernel.numpy()
-    np.testing.assert_allclose(slopes.numpy(), [np.sum(kernel**2)] * 5, rtol=1e-5)
+    # gamma / 2 * |dD/dz|^2 with gamma 2: the squared slope itself.
+    penalty = kl.losses.r1_penalty(gradients, model.gradient_penalty)
+    np.testing.assert_allclose(penalty.numpy(), [np.sum(kernel**2)] * 5, rtol=1e-5)
     before = snapshot(model.discriminator)
     model.discriminator_update(model.encoder(tf.zeros((5, 28, 28, 1))), None)
     assert all(moved(before, model.discriminator.trainable_variables))

@@ -6,6 +6,10 @@ import tensorflow as tf
 from keras import ops
 
 from keras_latent import data, distribute, losses, priors
+from keras_latent.models.multi_optimizer_model import (
+    MultiOptimizerModel,
+    check_network_sizes,
+)
 
 SCHEDULES = ("paper", "joint")
 
@@ -17,37 +21,8 @@ def _as_float32(outputs):
     return np.asarray(outputs, "float32")
 
 
-def _default_optimizer():
-    # Article 000's optimizer, used for every network.
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
-
-
-def _default_jit_compile(model):
-    """XLA unless a distribution strategy is set (or a layer cannot be compiled).
-
-    Keras' `"auto"` turns XLA off on CPU-only machines, where it doubles these
-    models' step; under `tf.distribute` XLA failed on split CPUs, so it stays off.
-    """
-    if tf.distribute.has_strategy() or model.distribute_strategy.num_replicas_in_sync > 1:
-        return "auto"
-    return all(layer.supports_jit for layer in model._flatten_layers())
-
-
-def _sizes(tensors):
-    return [t.shape[-1] if len(t.shape) == 2 else tuple(t.shape[1:]) for t in tensors]
-
-
-def _check_sizes(model, name, expected, inputs=True, what="latent size"):
-    got = _sizes(model.inputs if inputs else model.outputs)
-    if got != list(expected):
-        where = "inputs" if inputs else "outputs"
-        raise ValueError(
-            f"{name}: expected {where} of sizes {list(expected)} ({what}); it has {got}."
-        )
-
-
 @keras.saving.register_keras_serializable(package="keras_latent")
-class AdversarialAutoencoder(keras.Model):
+class AdversarialAutoencoder(MultiOptimizerModel):
     """Adversarial autoencoder (AAE): reconstruction plus a code discriminator.
 
     An encoder maps images to codes z, a decoder maps codes back to images, and a
@@ -132,7 +107,7 @@ class AdversarialAutoencoder(keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.encoder = encoder
         self.decoder = decoder
         self.discriminator = discriminator
@@ -155,14 +130,8 @@ class AdversarialAutoencoder(keras.Model):
                 f"gradient_penalty: expected a float >= 0; got {gradient_penalty!r}."
             )
         self.gradient_penalty = float(gradient_penalty)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
         self.check_networks()
-
-        self.recon_loss_tracker = keras.metrics.Mean(name="recon_loss")
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.d_accuracy_tracker = keras.metrics.Mean(name="d_accuracy")
+        self.add_trackers("recon_loss", "d_loss", "g_loss", "d_accuracy")
         self.built = True
 
     # Hooks that variants override -------------------------------------------
@@ -187,33 +156,18 @@ class AdversarialAutoencoder(keras.Model):
 
     def check_networks(self):
         """Checks that the networks' sizes agree; raises `ValueError` if not."""
-        image_shape = tuple(self.encoder.input_shape[1:])
-        _check_sizes(self.decoder, "decoder", self.decoder_input_sizes())
-        _check_sizes(
-            self.decoder, "decoder", [image_shape], inputs=False,
+        check_network_sizes(self.decoder, "decoder", self.decoder_input_sizes())
+        check_network_sizes(
+            self.decoder, "decoder", [self.image_shape], inputs=False,
             what="the encoder's input shape",
         )
-        _check_sizes(self.discriminator, "discriminator", self.discriminator_input_sizes())
+        check_network_sizes(
+            self.discriminator, "discriminator", self.discriminator_input_sizes()
+        )
 
-    def one_hot(self, labels):
-        """Integer labels `(batch,)` as one-hot rows; one-hot rows pass through."""
-        if labels is None:
-            raise ValueError(
-                f"labels: {type(self).__name__} needs the class of each example; "
-                "pass (images, labels)."
-            )
-        if len(labels.shape) == 2:
-            return ops.cast(labels, "float32")
-        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
-
-    def split_inputs(self, inputs):
-        """`(images, labels)` from what `call` receives; labels may be None."""
-        if isinstance(inputs, dict):
-            return inputs["images"], inputs.get("labels")
-        return inputs, None
-
-    def check_fit_labels(self, x, y):
-        """Checks the labels `fit` receives; the unsupervised model needs none."""
+    @property
+    def image_shape(self):
+        return tuple(self.encoder.input_shape[1:])
 
     def extra_updates(self, x, labels):
         """Updates run after the schedule's own in every step; none here."""
@@ -239,12 +193,16 @@ class AdversarialAutoencoder(keras.Model):
     def optimizer_roles(self):
         """`{optimizer attribute: variables it updates}` for this model's updates."""
         roles = {
-            "ae_optimizer": self._autoencoder_variables(),
+            "ae_optimizer": self.autoencoder_variables(),
             "d_optimizer": self.discriminator.trainable_variables,
         }
         if self.schedule == "paper":
             roles["g_optimizer"] = self.encoder.trainable_variables
         return roles
+
+    def default_optimizer(self, role):
+        # Article 000's optimizer, used for every network.
+        return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
     def compile(self, ae_optimizer=None, d_optimizer=None, g_optimizer=None, **kwargs):
         """Configures one optimizer per network.
@@ -255,96 +213,20 @@ class AdversarialAutoencoder(keras.Model):
             d_optimizer: optimizer of the discriminator. Same default.
             g_optimizer: optimizer of the encoder's generator update (`"paper"`
                 schedule only). Same default.
-            **kwargs: passed to `keras.Model.compile` (`jit_compile`,
-                `steps_per_execution`, `run_eagerly`); subclasses' further
-                optimizers by name. `jit_compile` defaults to XLA whenever no
-                distribution strategy is set, CPU included (Keras itself leaves
-                XLA off on CPU): it doubles the step there
-                (`benchmarks/results/`). Under a strategy it stays Keras'
-                `"auto"` (off).
+            **kwargs: subclasses' further optimizers by name, and the options of
+                `keras.Model.compile`; see `MultiOptimizerModel.compile` (XLA is
+                on by default without a distribution strategy).
         """
-        if "optimizer" in kwargs or "loss" in kwargs:
-            raise ValueError(
-                f"optimizer: a {type(self).__name__} takes one optimizer per network "
-                f"({', '.join(self.optimizer_roles())}) and computes its own losses; "
-                "got `optimizer=`/`loss=`."
-            )
-        roles = self.optimizer_roles()
-        given = {"ae_optimizer": ae_optimizer, "d_optimizer": d_optimizer}
-        given["g_optimizer"] = g_optimizer
-        for key in list(kwargs):
-            if key.endswith("_optimizer"):
-                given[key] = kwargs.pop(key)
-        for key, value in given.items():
-            if key not in roles and value is not None:
-                raise ValueError(
-                    f"{key}: this model's updates use {', '.join(roles)} "
-                    f"(schedule {self.schedule!r}); pass no {key}."
-                )
-        # Kept without the default below, so a loaded model picks its own.
-        self._compile_options = dict(kwargs)
-        if "jit_compile" not in kwargs and not kwargs.get("run_eagerly"):
-            kwargs["jit_compile"] = _default_jit_compile(self)
-        # Keras would otherwise create an unused RMSprop as `self.optimizer`.
-        super().compile(optimizer=None, **kwargs)
-        self.g_optimizer = None
-        optimizers = []
-        for key, variables in roles.items():
-            optimizer = keras.optimizers.get(given.get(key) or _default_optimizer())
-            if self.dtype_policy.name == "mixed_float16" and not isinstance(
-                optimizer, keras.optimizers.LossScaleOptimizer
-            ):
-                # As Keras' own compile does: float16 gradients need a scaled loss.
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            if any(optimizer is other for other in optimizers):
-                raise ValueError(
-                    f"{', '.join(roles)}: expected a separate optimizer for each "
-                    "network; a Keras optimizer is bound to the variables it was "
-                    "built with and cannot be shared."
-                )
-            optimizers.append(optimizer)
-            setattr(self, key, optimizer)
-            # Build the slots now, inside any distribution scope compile runs in.
-            optimizer.build(variables)
-
-    def get_compile_config(self):
-        if not self.compiled:
-            return None
-        config = {
-            key: keras.saving.serialize_keras_object(getattr(self, key))
-            for key in self.optimizer_roles()
-        }
-        return {**config, **self._compile_options}
-
-    def compile_from_config(self, config):
-        config = dict(config)
-        for key, value in config.items():
-            if key.endswith("_optimizer") and value is not None:
-                config[key] = keras.saving.deserialize_keras_object(value)
-        self.compile(**config)
+        super().compile(
+            ae_optimizer=ae_optimizer, d_optimizer=d_optimizer, g_optimizer=g_optimizer,
+            **kwargs,
+        )
 
     # Training ------------------------------------------------------------------
 
-    @property
-    def metrics(self):
-        return [
-            self.recon_loss_tracker,
-            self.d_loss_tracker,
-            self.g_loss_tracker,
-            self.d_accuracy_tracker,
-        ]
-
-    def _autoencoder_variables(self):
+    def autoencoder_variables(self):
+        """The encoder's and the decoder's trainable variables."""
         return self.encoder.trainable_variables + self.decoder.trainable_variables
-
-    def fit(self, x=None, y=None, **kwargs):
-        """`keras.Model.fit` after checking `x` (images or a dataset of them)."""
-        data.check_fit_data(x, shape=self.encoder.input_shape[1:])
-        self.check_fit_labels(x, y)
-        if isinstance(x, tf.data.Dataset):
-            # A dataset shuffles itself (see `data.make_dataset`); Keras would warn.
-            kwargs.setdefault("shuffle", False)
-        return super().fit(x, y, **kwargs)
 
     def train_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
@@ -354,28 +236,16 @@ class AdversarialAutoencoder(keras.Model):
         else:
             self.joint_update(x, labels)
         self.extra_updates(x, labels)
-        return {m.name: m.result() for m in self.metrics}
-
-    @staticmethod
-    def _step(optimizer, tape, loss, variables):
-        gradients = tape.gradient(loss, variables)
-        # Zeros, not None, for variables a loss does not reach (the z head under
-        # the semi-supervised classifier loss): they then stay where they are.
-        gradients = [
-            ops.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)
-        ]
-        optimizer.apply(gradients, variables)
+        return self.results()
 
     def reconstruction_update(self, x, labels):
         """Encoder and decoder take one step on the reconstruction error."""
-        variables = self._autoencoder_variables()
         with tf.GradientTape() as tape:
             z = self.encoder(x, training=True)
             x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
             recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
-            loss = self.ae_optimizer.scale_loss(losses.global_mean(recon))
-        self._step(self.ae_optimizer, tape, loss, variables)
-        self.recon_loss_tracker.update_state(ops.mean(recon))
+        self.apply_update("ae_optimizer", tape, recon, self.autoencoder_variables())
+        self.track("recon_loss", recon)
 
     def discriminator_update(self, codes, labels):
         """The discriminator takes one step on prior draws (real) against `codes` (fake).
@@ -384,7 +254,6 @@ class AdversarialAutoencoder(keras.Model):
         """
         z_fake = codes
         z_real, real_labels = self.prior_codes(ops.shape(z_fake)[0], labels)
-        variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             real, slopes = self.real_logits(z_real, real_labels)
             fake = self.discriminator(
@@ -392,18 +261,15 @@ class AdversarialAutoencoder(keras.Model):
             )
             d_loss = losses.discriminator_loss(real, fake)
             if slopes is not None:
-                d_loss = d_loss + 0.5 * self.gradient_penalty * slopes
-            loss = self.d_optimizer.scale_loss(losses.global_mean(d_loss))
-        self._step(self.d_optimizer, tape, loss, variables)
-        self.d_loss_tracker.update_state(ops.mean(d_loss))
-        self.d_accuracy_tracker.update_state(
-            ops.mean(losses.discriminator_accuracy(real, fake))
-        )
+                d_loss = d_loss + losses.r1_penalty(slopes, self.gradient_penalty)
+        self.apply_update("d_optimizer", tape, d_loss, self.discriminator.trainable_variables)
+        self.track("d_loss", d_loss)
+        self.track("d_accuracy", losses.discriminator_accuracy(real, fake))
 
     def real_logits(self, z_real, real_labels):
-        """Logits of prior draws and, with a gradient penalty, `|dD/dz|^2` of each.
+        """Logits of prior draws and, with a gradient penalty, `dD/dz` at each.
 
-        Returns `(logits, squared slopes or None)`.
+        Returns `(logits, gradients or None)`.
         """
         if not self.gradient_penalty:
             inputs = self.discriminator_inputs(z_real, real_labels)
@@ -414,8 +280,7 @@ class AdversarialAutoencoder(keras.Model):
             real = self.discriminator(inputs, training=True)
         # The gradient of all logits (summed) holds each draw's own: draws are
         # independent of each other.
-        slopes = inner.gradient(real, z_real)
-        return real, ops.sum(ops.square(slopes), axis=1)
+        return real, inner.gradient(real, z_real)
 
     def regularization_update(self, x, labels):
         """The paper's regularization phase: the discriminator's step, then the encoder's.
@@ -426,15 +291,13 @@ class AdversarialAutoencoder(keras.Model):
         (the article loop computes them twice). An encoder that samples (a
         variational one) thus feeds both steps the same draw.
         """
-        variables = self.encoder.trainable_variables
         with tf.GradientTape() as tape:
             codes = self.encoder(x, training=True)
             with tape.stop_recording():
                 self.discriminator_update(codes, labels)
             g_loss = self.generator_loss(codes, labels)
-            loss = self.g_optimizer.scale_loss(losses.global_mean(g_loss))
-        self._step(self.g_optimizer, tape, loss, variables)
-        self.g_loss_tracker.update_state(ops.mean(g_loss))
+        self.apply_update("g_optimizer", tape, g_loss, self.encoder.trainable_variables)
+        self.track("g_loss", g_loss)
 
     def generator_loss(self, codes, labels):
         """Per-example loss of the encoder for `codes` the discriminator calls fake."""
@@ -448,7 +311,6 @@ class AdversarialAutoencoder(keras.Model):
         adversarial_weight * generator loss` against the updated discriminator;
         one encoder pass serves both steps (see `regularization_update`).
         """
-        variables = self._autoencoder_variables()
         with tf.GradientTape() as tape:
             z = self.encoder(x, training=True)
             with tape.stop_recording():
@@ -457,10 +319,9 @@ class AdversarialAutoencoder(keras.Model):
             recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
             g_loss = self.generator_loss(z, labels)
             total = self.reconstruction_weight * recon + self.adversarial_weight * g_loss
-            loss = self.ae_optimizer.scale_loss(losses.global_mean(total))
-        self._step(self.ae_optimizer, tape, loss, variables)
-        self.recon_loss_tracker.update_state(ops.mean(recon))
-        self.g_loss_tracker.update_state(ops.mean(g_loss))
+        self.apply_update("ae_optimizer", tape, total, self.autoencoder_variables())
+        self.track("recon_loss", recon)
+        self.track("g_loss", g_loss)
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
@@ -469,14 +330,11 @@ class AdversarialAutoencoder(keras.Model):
         z_real, real_labels = self.prior_codes(ops.shape(z)[0], labels)
         real = self.discriminator(self.discriminator_inputs(z_real, real_labels))
         fake = self.discriminator(self.discriminator_inputs(z, labels))
-        recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
-        self.recon_loss_tracker.update_state(ops.mean(recon))
-        self.d_loss_tracker.update_state(ops.mean(losses.discriminator_loss(real, fake)))
-        self.g_loss_tracker.update_state(ops.mean(losses.generator_loss(fake)))
-        self.d_accuracy_tracker.update_state(
-            ops.mean(losses.discriminator_accuracy(real, fake))
-        )
-        return {m.name: m.result() for m in self.metrics}
+        self.track("recon_loss", losses.reconstruction_loss(x, x_hat, self.reconstruction))
+        self.track("d_loss", losses.discriminator_loss(real, fake))
+        self.track("g_loss", losses.generator_loss(fake))
+        self.track("d_accuracy", losses.discriminator_accuracy(real, fake))
+        return self.results()
 
     # Use -----------------------------------------------------------------------
 
@@ -488,7 +346,7 @@ class AdversarialAutoencoder(keras.Model):
 
     def encode(self, x, batch_size=256):
         """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
-        data.check_images(x, shape=self.encoder.input_shape[1:])
+        data.check_images(x, shape=self.image_shape)
         codes = self.encoder.predict(x, batch_size=batch_size, verbose=0)
         # float32 even when the networks compute in 16 bits (mixed precision).
         return _as_float32(codes)
@@ -507,7 +365,7 @@ class AdversarialAutoencoder(keras.Model):
     def get_config(self):
         serialize = keras.saving.serialize_keras_object
         return {
-            "name": self.name,
+            **super().get_config(),
             "encoder": serialize(self.encoder),
             "decoder": serialize(self.decoder),
             "discriminator": serialize(self.discriminator),
@@ -518,12 +376,4 @@ class AdversarialAutoencoder(keras.Model):
             "adversarial_weight": self.adversarial_weight,
             "gradient_penalty": self.gradient_penalty,
             "num_classes": self.num_classes,
-            "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder", "discriminator", "prior"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

@@ -4,11 +4,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_latent import data, distribute, losses
-from keras_latent.models.aae.adversarial_autoencoder import (
-    AdversarialAutoencoder,
-    _check_sizes,
-)
+from keras_latent import data, distribute, losses, priors
+from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
+from keras_latent.models.multi_optimizer_model import check_network_sizes
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
@@ -90,12 +88,12 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             num_classes=num_classes, **kwargs,
         )
         self.category_discriminator = category_discriminator
-        _check_sizes(
+        check_network_sizes(
             category_discriminator, "category_discriminator", [self.num_classes],
             what="the class count",
         )
-        self.d_cat_loss_tracker = keras.metrics.Mean(name="d_cat_loss")
-        self.supervised_loss_tracker = keras.metrics.Mean(name="supervised_loss")
+        self.category_prior = priors.Categorical(self.num_classes)
+        self.add_trackers("d_cat_loss", "supervised_loss")
 
     def code_size(self):
         outputs = self.encoder.outputs
@@ -139,46 +137,35 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             supervised_optimizer=supervised_optimizer, **kwargs,
         )
 
-    @property
-    def metrics(self):
-        return super().metrics + [self.d_cat_loss_tracker, self.supervised_loss_tracker]
-
     def check_fit_labels(self, x, y):
         data.check_fit_labels(x, y, self.num_classes, allow_unlabelled=True)
 
-    def _categorical_draws(self, n):
-        classes = distribute.replica_draws(
-            lambda copies: keras.random.randint(
-                (n * copies,), 0, self.num_classes, seed=self.seed_generator
-            ),
+    def category_codes(self, n):
+        """`n` one-hot draws of a uniform categorical, D_cat's real examples."""
+        return distribute.replica_draws(
+            lambda copies: self.category_prior.sample(n * copies, seed=self.seed_generator),
             n,
         )
-        return ops.one_hot(classes, self.num_classes)
 
     def discriminator_update(self, codes, labels):
         """D_gauss on prior draws against z, then D_cat on one-hot draws against y."""
         y_fake, z_fake = codes
         n = ops.shape(z_fake)[0]
         pairs = (
-            (self.discriminator, self.d_optimizer, z_fake,
-             self.prior_codes(n, None)[0]),
-            (self.category_discriminator, self.d_cat_optimizer, y_fake,
-             self._categorical_draws(n)),
+            ("d_optimizer", self.discriminator, z_fake, self.prior_codes(n, None)[0]),
+            ("d_cat_optimizer", self.category_discriminator, y_fake, self.category_codes(n)),
         )
-        for critic, optimizer, fake_codes, real_codes in pairs:
+        for role, critic, fake_codes, real_codes in pairs:
             with tf.GradientTape() as tape:
                 real = critic(real_codes, training=True)
                 fake = critic(fake_codes, training=True)
                 d_loss = losses.discriminator_loss(real, fake)
-                loss = optimizer.scale_loss(losses.global_mean(d_loss))
-            self._step(optimizer, tape, loss, critic.trainable_variables)
+            self.apply_update(role, tape, d_loss, critic.trainable_variables)
             if critic is self.discriminator:
-                self.d_loss_tracker.update_state(ops.mean(d_loss))
-                self.d_accuracy_tracker.update_state(
-                    ops.mean(losses.discriminator_accuracy(real, fake))
-                )
+                self.track("d_loss", d_loss)
+                self.track("d_accuracy", losses.discriminator_accuracy(real, fake))
             else:
-                self.d_cat_loss_tracker.update_state(ops.mean(d_loss))
+                self.track("d_cat_loss", d_loss)
 
     def generator_loss(self, codes, labels):
         """The encoder's loss for y and z that the discriminators call fake."""
@@ -188,23 +175,13 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         ) + losses.generator_loss(self.category_discriminator(y, training=True))
 
     def supervised_loss(self, x, labels, training=True):
-        """Cross-entropy of the y head on labelled examples (label >= 0).
+        """Per-example cross-entropy of the y head, 0 for unlabelled examples (-1).
 
-        Returns `(loss, mean, count)`: the loss to differentiate (its global-batch
-        share), the mean over this replica's labelled examples, and their count.
+        Returns `(values, weights)`: the mean over the labelled examples of the
+        global batch is `losses.global_mean(values, weights)`.
         """
-        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-        mask = ops.cast(labels >= 0, "float32")
         y, _ = self.encoder(x, training=training)
-        y = ops.clip(ops.cast(y, "float32"), 1e-7, 1.0)
-        picked = ops.take_along_axis(y, ops.maximum(labels, 0)[:, None], axis=1)[:, 0]
-        per_example = -ops.log(picked) * mask
-        count = ops.sum(mask)
-        mean = ops.sum(per_example) / ops.maximum(count, 1.0)
-        # The mean over the labelled examples of the global batch: replicas hold
-        # different shares of them, so divide by their global count.
-        total = ops.maximum(distribute.global_sum(count), 1.0)
-        return ops.sum(per_example) / total, mean, count
+        return losses.masked_cross_entropy(labels, y), losses.labelled(labels)
 
     def extra_updates(self, x, labels):
         """The supervised phase: the y head's cross-entropy on labelled examples."""
@@ -213,10 +190,12 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
                 "labels: the semi-supervised AAE needs labels (-1 for unlabelled)."
             )
         with tf.GradientTape() as tape:
-            loss, mean, count = self.supervised_loss(x, labels)
-            loss = self.supervised_optimizer.scale_loss(loss)
-        self._step(self.supervised_optimizer, tape, loss, self.encoder.trainable_variables)
-        self.supervised_loss_tracker.update_state(mean, sample_weight=count)
+            values, weights = self.supervised_loss(x, labels)
+        self.apply_update(
+            "supervised_optimizer", tape, values, self.encoder.trainable_variables,
+            weights=weights,
+        )
+        self.track("supervised_loss", values, weights=weights)
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
@@ -225,24 +204,18 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         n = ops.shape(z)[0]
         real = self.discriminator(self.prior_codes(n, None)[0])
         fake = self.discriminator(z)
-        cat_real = self.category_discriminator(self._categorical_draws(n))
+        cat_real = self.category_discriminator(self.category_codes(n))
         cat_fake = self.category_discriminator(y)
-        recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
-        self.recon_loss_tracker.update_state(ops.mean(recon))
-        self.d_loss_tracker.update_state(ops.mean(losses.discriminator_loss(real, fake)))
-        self.d_accuracy_tracker.update_state(
-            ops.mean(losses.discriminator_accuracy(real, fake))
-        )
-        self.d_cat_loss_tracker.update_state(
-            ops.mean(losses.discriminator_loss(cat_real, cat_fake))
-        )
-        self.g_loss_tracker.update_state(
-            ops.mean(losses.generator_loss(fake) + losses.generator_loss(cat_fake))
+        self.track("recon_loss", losses.reconstruction_loss(x, x_hat, self.reconstruction))
+        self.track("d_loss", losses.discriminator_loss(real, fake))
+        self.track("d_accuracy", losses.discriminator_accuracy(real, fake))
+        self.track("d_cat_loss", losses.discriminator_loss(cat_real, cat_fake))
+        self.track(
+            "g_loss", losses.generator_loss(fake) + losses.generator_loss(cat_fake)
         )
         if labels is not None:
-            _, mean, count = self.supervised_loss(x, labels, training=False)
-            self.supervised_loss_tracker.update_state(mean, sample_weight=count)
-        return {m.name: m.result() for m in self.metrics}
+            self.track("supervised_loss", *self.supervised_loss(x, labels, training=False))
+        return self.results()
 
     def call(self, inputs, training=False):
         """Class probabilities from the y head, so `predict(x)` classifies."""
@@ -257,11 +230,3 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             self.category_discriminator
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["category_discriminator"] = keras.saving.deserialize_keras_object(
-            config["category_discriminator"]
-        )
-        return super().from_config(config)

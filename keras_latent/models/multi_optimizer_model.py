@@ -1,0 +1,337 @@
+"""The base of every model whose networks each train with their own optimizer.
+
+The keras.io GAN examples (`dcgan_overriding_train_step.py`, `wgan_gp.py`) write
+`compile(d_optimizer, g_optimizer)`, one tape per network and a `metrics` list by
+hand. `MultiOptimizerModel` does that once for any number of networks: a family
+declares its optimizer roles and its loss trackers, and its `train_step` is a
+short list of updates, each computing per-example losses through
+`keras_latent.losses` and handing them to `apply_update`.
+"""
+
+import contextlib
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_latent import data, losses
+
+OPTIMIZER_SUFFIX = "_optimizer"
+
+
+def all_layers(layer):
+    """`layer` and every layer nested in it, depth first."""
+    yield layer
+    for inner in getattr(layer, "layers", ()):
+        yield from all_layers(inner)
+
+
+def _sizes(tensors):
+    return [t.shape[-1] if len(t.shape) == 2 else tuple(t.shape[1:]) for t in tensors]
+
+
+def check_network_sizes(network, name, expected, inputs=True, what="latent size"):
+    """Raises `ValueError` unless `network`'s inputs (or outputs) have `expected` sizes.
+
+    Args:
+        network: `keras.Model` (Functional), whose `inputs`/`outputs` are read.
+        name: str. The argument name the error names.
+        expected: list. A size per tensor: an int for `(batch, size)` tensors,
+            a shape tuple for images.
+        inputs: bool. Check the inputs (True) or the outputs.
+        what: str. What the sizes are, for the message.
+    """
+    got = _sizes(network.inputs if inputs else network.outputs)
+    if got != list(expected):
+        where = "inputs" if inputs else "outputs"
+        raise ValueError(
+            f"{name}: expected {where} of sizes {list(expected)} ({what}); it has {got}."
+        )
+
+
+class MultiOptimizerModel(keras.Model):
+    """A `keras.Model` of several networks, each updated by its own optimizer.
+
+    A subclass declares:
+
+    - `optimizer_roles()`: `{"<role>_optimizer": variables it updates}`. `compile`
+      takes one optimizer per role by that name, stores it as that attribute and
+      builds its slots on those variables;
+    - `default_optimizer(role)`: the family's optimizer for a role not given;
+    - its loss trackers, with `add_trackers("d_loss", ...)` in `__init__`:
+      they become `metrics`, which Keras resets every epoch;
+    - `image_shape` and `check_fit_labels(x, y)`, which `fit` checks before
+      training;
+    - `train_step`: updates that each compute per-example losses under a
+      `tf.GradientTape` and call `apply_update(role, tape, values, variables)`.
+
+    The base handles what every such model needs alike: `compile` rejects a
+    shared optimizer, `optimizer=`, `loss=` or a role the model has not; under
+    the `mixed_float16` policy each optimizer is wrapped in a
+    `LossScaleOptimizer`, as Keras' own `compile` does; XLA is on by default
+    without a distribution strategy (Keras' `"auto"` leaves it off on CPU, where
+    it doubles these models' step); `get_compile_config` / `compile_from_config`
+    store every optimizer, so a loaded `.keras` model comes back compiled with
+    each optimizer's state; `seed_generator` is the model's source of random
+    draws.
+
+    Args:
+        seed: int or None. Seed of `seed_generator`. Defaults to None.
+        **kwargs: passed to `keras.Model` (`name`, `dtype`, `trainable`).
+
+    Example:
+
+    >>> import keras, tensorflow as tf
+    >>> from keras_latent import losses
+    >>> class TwoRegressions(MultiOptimizerModel):
+    ...     def __init__(self, first, second, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.first, self.second = first, second
+    ...         self.add_trackers("first_loss", "second_loss")
+    ...     def optimizer_roles(self):
+    ...         return {"first_optimizer": self.first.trainable_variables,
+    ...                 "second_optimizer": self.second.trainable_variables}
+    ...     def train_step(self, batch):
+    ...         x, y = batch
+    ...         for network in (self.first, self.second):
+    ...             with tf.GradientTape() as tape:
+    ...                 error = keras.ops.square(network(x)[:, 0] - y)
+    ...             role = f"{network.name}_optimizer"
+    ...             self.apply_update(role, tape, error, network.trainable_variables)
+    ...             self.track(f"{network.name}_loss", error)
+    ...         return self.results()
+    >>> def line(name):
+    ...     return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)], name=name)
+    >>> model = TwoRegressions(line("first"), line("second"))
+    >>> model.compile(second_optimizer=keras.optimizers.SGD(0.1))
+    >>> history = model.fit(tf.ones((8, 1)), tf.ones((8,)), epochs=2, verbose=0)
+    >>> sorted(history.history)
+    ['first_loss', 'second_loss']
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._loss_trackers = {}
+
+    # What a family declares -------------------------------------------------
+
+    def optimizer_roles(self):
+        """`{"<role>_optimizer": the variables that optimizer updates}`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define optimizer_roles()."
+        )
+
+    def default_optimizer(self, role):
+        """The optimizer `compile` gives `role` when none is passed; Keras' Adam here."""
+        return keras.optimizers.Adam()
+
+    @property
+    def image_shape(self):
+        """`(height, width, channels)` of the images `fit` takes; None: unchecked."""
+        return None
+
+    def check_fit_labels(self, x, y):
+        """Checks the labels `fit` receives; a model without labels checks none."""
+
+    # Losses and metrics ---------------------------------------------------------
+
+    def add_trackers(self, *names):
+        """Creates a `keras.metrics.Mean` per name; they make up `metrics`, in order."""
+        for name in names:
+            self._loss_trackers[name] = keras.metrics.Mean(name=name)
+
+    @property
+    def metrics(self):
+        return list(self._loss_trackers.values())
+
+    def track(self, name, values, weights=None):
+        """Adds this batch's mean of `values` to the tracker `name`.
+
+        Args:
+            name: str. A tracker made by `add_trackers`.
+            values: per-example values (or a scalar).
+            weights: per-example weights or None. With weights the batch counts
+                as the weighted mean, with the weights' sum as its weight (the
+                labelled examples of a partly labelled batch).
+        """
+        values = ops.cast(values, "float32")
+        tracker = self._loss_trackers[name]
+        if weights is None:
+            tracker.update_state(ops.mean(values))
+            return
+        weights = ops.cast(weights, "float32")
+        count = ops.sum(weights)
+        tracker.update_state(
+            ops.sum(values * weights) / ops.maximum(count, 1.0), sample_weight=count
+        )
+
+    def results(self):
+        """`{metric name: value}`, what `train_step` and `test_step` return."""
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def apply_update(self, role, tape, values, variables, weights=None):
+        """One step of optimizer `role` on `variables` down the global mean of `values`.
+
+        The gradient is that of `losses.global_mean(values, weights)`, the mean
+        over the global batch under any `tf.distribute` strategy, scaled for a
+        `LossScaleOptimizer`. Variables the loss does not reach get zero
+        gradients, so they stay where they are (Keras would warn on None).
+
+        Args:
+            role: str. A key of `optimizer_roles()`, e.g. `"d_optimizer"`.
+            tape: the `tf.GradientTape` that recorded `values`.
+            values: per-example losses `(batch,)`, computed under `tape`.
+            variables: list of the variables to update.
+            weights: per-example weights or None; see `losses.global_mean`.
+        """
+        optimizer = getattr(self, role)
+        shares = losses.example_weights(values, weights)
+        gradients = tape.gradient(
+            values, variables, output_gradients=optimizer.scale_loss(shares)
+        )
+        gradients = [
+            ops.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)
+        ]
+        optimizer.apply(gradients, variables)
+
+    # Compilation -----------------------------------------------------------------
+
+    def compile(self, **kwargs):
+        """Configures one optimizer per role.
+
+        Args:
+            **kwargs: `<role>_optimizer=` for each role of `optimizer_roles()`
+                (an optimizer, its name or config; a role not given gets
+                `default_optimizer(role)`), and the options of
+                `keras.Model.compile` (`jit_compile`, `steps_per_execution`,
+                `run_eagerly`). `jit_compile` defaults to XLA without a
+                distribution strategy, on CPU too (Keras leaves it off there,
+                where it doubles these models' step); under a strategy it stays
+                Keras' `"auto"`.
+        """
+        roles = self.optimizer_roles()
+        if "optimizer" in kwargs or "loss" in kwargs:
+            raise ValueError(
+                f"optimizer: a {type(self).__name__} takes one optimizer per network "
+                f"({', '.join(roles)}) and computes its own losses; got "
+                "`optimizer=`/`loss=`."
+            )
+        given = {
+            key: kwargs.pop(key) for key in list(kwargs) if key.endswith(OPTIMIZER_SUFFIX)
+        }
+        for key, value in given.items():
+            if key not in roles and value is not None:
+                raise ValueError(
+                    f"{key}: this {type(self).__name__}'s updates use "
+                    f"{', '.join(roles)}; pass no {key}."
+                )
+        # Kept without the XLA default, so that a loaded model decides anew.
+        self._compile_options = dict(kwargs)
+        if "jit_compile" not in kwargs and not kwargs.get("run_eagerly"):
+            kwargs["jit_compile"] = self.default_jit_compile()
+        # Keras would otherwise create an unused RMSprop as `self.optimizer`.
+        super().compile(optimizer=None, **kwargs)
+        built = []
+        for role, variables in roles.items():
+            optimizer = keras.optimizers.get(given.get(role) or self.default_optimizer(role))
+            if self.dtype_policy.name == "mixed_float16" and not isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer
+            ):
+                # As Keras' own compile does: float16 gradients need a scaled loss.
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            if any(optimizer is other for other in built):
+                raise ValueError(
+                    f"{', '.join(roles)}: expected a separate optimizer for each "
+                    "network; a Keras optimizer is bound to the variables it was "
+                    "built with and cannot be shared."
+                )
+            built.append(optimizer)
+            setattr(self, role, optimizer)
+            # Slots are created now, in the model's distribution scope.
+            with self._strategy_scope():
+                optimizer.build(variables)
+
+    def _strategy_scope(self):
+        if tf.distribute.has_strategy():
+            return contextlib.nullcontext()
+        return self.distribute_strategy.scope()
+
+    def default_jit_compile(self):
+        """XLA unless a distribution strategy is set or a layer cannot be compiled.
+
+        Under `tf.distribute` XLA failed on split CPUs, so Keras' `"auto"` stays.
+        """
+        if tf.distribute.has_strategy() or self.distribute_strategy.num_replicas_in_sync > 1:
+            return "auto"
+        return all(layer.supports_jit for layer in all_layers(self))
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        optimizers = {
+            role: keras.saving.serialize_keras_object(getattr(self, role))
+            for role in self.optimizer_roles()
+        }
+        return {**optimizers, **self._compile_options}
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key, value in config.items():
+            if key.endswith(OPTIMIZER_SUFFIX) and value is not None:
+                config[key] = keras.saving.deserialize_keras_object(value)
+        self.compile(**config)
+
+    # Training ----------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, **kwargs):
+        """`keras.Model.fit` after checking `x` and `y` (arrays or a `tf.data.Dataset`)."""
+        if self.image_shape is not None:
+            data.check_fit_data(x, shape=self.image_shape)
+        self.check_fit_labels(x, y)
+        if isinstance(x, tf.data.Dataset):
+            # A dataset shuffles itself (see `data.make_dataset`); Keras would warn.
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, **kwargs)
+
+    # Inputs ------------------------------------------------------------------------
+
+    def one_hot(self, labels):
+        """Integer labels `(batch,)` as one-hot rows of `num_classes`; one-hot rows pass."""
+        if labels is None:
+            raise ValueError(
+                f"labels: {type(self).__name__} needs the class of each example; "
+                "pass (images, labels)."
+            )
+        if len(labels.shape) == 2:
+            return ops.cast(labels, "float32")
+        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
+
+    @staticmethod
+    def split_inputs(inputs):
+        """`(images, labels)` from what `call` receives; labels may be None.
+
+        Labelled models take `{"images": x, "labels": y}` in `call` and
+        `predict`: Keras unpacks a tuple given to `predict` as `(x, y)` and
+        would drop the labels.
+        """
+        if isinstance(inputs, dict):
+            return inputs["images"], inputs.get("labels")
+        return inputs, None
+
+    # Serialization -----------------------------------------------------------------
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        """Builds the model back, deserializing its networks, priors and the like."""
+        config = {
+            key: keras.saving.deserialize_keras_object(value)
+            if isinstance(value, dict) and "class_name" in value
+            else value
+            for key, value in config.items()
+        }
+        return cls(**config)

@@ -1,0 +1,164 @@
+"""The shared base: a toy two-network model written on it in a few lines."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_latent as kl
+from keras_latent import losses
+from keras_latent.models.multi_optimizer_model import MultiOptimizerModel
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@keras.saving.register_keras_serializable(package="keras_latent_tests")
+class ToyAutoencoder(MultiOptimizerModel):
+    """Encoder and decoder, each stepped by its own optimizer on the same error."""
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder = encoder, decoder
+        self.add_trackers("encoder_loss", "decoder_loss")
+        self.built = True
+
+    @property
+    def image_shape(self):
+        return tuple(self.encoder.input_shape[1:])
+
+    def optimizer_roles(self):
+        return {
+            "encoder_optimizer": self.encoder.trainable_variables,
+            "decoder_optimizer": self.decoder.trainable_variables,
+        }
+
+    def train_step(self, x):
+        for role, network in (("encoder_optimizer", self.encoder),
+                              ("decoder_optimizer", self.decoder)):
+            with tf.GradientTape() as tape:
+                error = losses.reconstruction_loss(x, self.call(x, training=True), "mse")
+            self.apply_update(role, tape, error, network.trainable_variables)
+            self.track(role.replace("optimizer", "loss"), error)
+        return self.results()
+
+    def call(self, x, training=False):
+        return self.decoder(self.encoder(x, training=training), training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+        }
+
+
+def toy(seed=0):
+    return ToyAutoencoder(
+        kl.build_encoder((8, 8, 1), latent_dim=4, hidden_units=(16,)),
+        kl.build_decoder((8, 8, 1), latent_dim=4, hidden_units=(16,)),
+        seed=seed,
+    )
+
+
+@pytest.fixture
+def small_images():
+    # Four fixed patterns: an autoencoder can learn them (noise it could not).
+    rng = np.random.default_rng(0)
+    patterns = rng.uniform(size=(4, 8, 8, 1)).astype("float32")
+    return patterns[rng.integers(0, 4, 64)]
+
+
+def test_toy_model_trains_and_each_role_moves_only_its_network(small_images):
+    model = toy()
+    model.compile(encoder_optimizer=keras.optimizers.Adam(1e-2))
+    assert isinstance(model.decoder_optimizer, keras.optimizers.Adam)  # the default
+    history = model.fit(small_images, batch_size=16, epochs=20, verbose=0).history
+    assert set(history) == {"encoder_loss", "decoder_loss"}
+    assert history["decoder_loss"][-1] < 0.8 * history["decoder_loss"][0]
+    x = tf.constant(small_images[:16])
+    for role, network, other in (
+        ("encoder_optimizer", model.encoder, model.decoder),
+        ("decoder_optimizer", model.decoder, model.encoder),
+    ):
+        before = [v.numpy().copy() for v in model.trainable_variables]
+        with tf.GradientTape() as tape:
+            error = losses.reconstruction_loss(x, model(x, training=True), "mse")
+        model.apply_update(role, tape, error, network.trainable_variables)
+        after = dict(zip([id(v) for v in model.trainable_variables],
+                         [not np.array_equal(b, v.numpy())
+                          for b, v in zip(before, model.trainable_variables)]))
+        assert all(after[id(v)] for v in network.trainable_variables), role
+        assert not any(after[id(v)] for v in other.trainable_variables), role
+
+
+def test_apply_update_is_a_step_down_the_global_mean(small_images):
+    """The per-example shares give the gradient of the plain batch mean."""
+    model = toy()
+    model.compile(encoder_optimizer=keras.optimizers.SGD(1.0),
+                  decoder_optimizer=keras.optimizers.SGD(1.0))
+    x = tf.constant(small_images[:8])
+    variables = model.decoder.trainable_variables
+    with tf.GradientTape() as tape:
+        mean = keras.ops.mean(losses.reconstruction_loss(x, model(x), "mse"))
+    expected = [v.numpy() - g.numpy() for v, g in zip(variables, tape.gradient(mean, variables))]
+    with tf.GradientTape() as tape:
+        values = losses.reconstruction_loss(x, model(x), "mse")
+    model.apply_update("decoder_optimizer", tape, values, variables)
+    for want, v in zip(expected, variables):
+        np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
+
+
+def test_compile_errors_name_the_roles():
+    model = toy()
+    with pytest.raises(ValueError, match="encoder_optimizer, decoder_optimizer"):
+        model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="g_optimizer: .*encoder_optimizer, decoder_optimizer"):
+        model.compile(g_optimizer=keras.optimizers.Adam())
+    shared = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="separate optimizer"):
+        model.compile(encoder_optimizer=shared, decoder_optimizer=shared)
+    with pytest.raises(ValueError, match="x: expected images of shape"):
+        model.compile()
+        model.fit(np.zeros((4, 28, 28, 1), "float32"), verbose=0)
+
+
+def test_config_chains_to_keras():
+    model = toy(seed=3)
+    config = model.get_config()
+    assert {"name", "trainable", "dtype", "seed"} <= set(config)
+    restored = ToyAutoencoder.from_config(config)
+    assert restored.seed == 3 and restored.encoder.get_config() == model.encoder.get_config()
+
+
+def test_saved_toy_loads_compiled_in_a_fresh_process(small_images, tmp_path):
+    model = toy()
+    model.compile(decoder_optimizer=keras.optimizers.RMSprop(1e-3))
+    model.fit(small_images, batch_size=16, epochs=1, verbose=0)  # 4 steps
+    model.save(tmp_path / "toy.keras")
+    np.save(tmp_path / "x.npy", small_images[:8])
+    np.save(tmp_path / "y.npy", model.predict(small_images[:8], verbose=0))
+    script = textwrap.dedent(f"""
+        import numpy as np, keras
+        from tests.models.test_multi_optimizer_model import ToyAutoencoder
+        model = keras.saving.load_model({str(tmp_path / "toy.keras")!r})
+        assert model.compiled
+        assert type(model.decoder_optimizer).__name__ == "RMSprop"
+        assert model.encoder_optimizer.iterations.numpy() == 4
+        assert model.decoder_optimizer.iterations.numpy() == 4
+        x = np.load({str(tmp_path / "x.npy")!r})
+        np.testing.assert_allclose(model.predict(x, verbose=0),
+                                   np.load({str(tmp_path / "y.npy")!r}), rtol=1e-5, atol=1e-6)
+        model.fit(x, batch_size=8, epochs=1, verbose=0)
+        assert model.decoder_optimizer.iterations.numpy() == 5
+        print("loaded")
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert run.returncode == 0 and "loaded" in run.stdout, run.stderr[-3000:]
