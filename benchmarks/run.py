@@ -103,7 +103,7 @@ def aae(options):
 
     model = kl.AdversarialAutoencoder(
         kl.build_encoder(IMAGE, 2, UNITS), kl.build_decoder(IMAGE, 2, UNITS),
-        kl.build_discriminator(2, UNITS), seed=0,
+        kl.build_code_discriminator(2, UNITS), seed=0,
     )
     model.compile(**options)
     return model, (_images(6000), None), 100, aae_step_flops
@@ -118,7 +118,7 @@ def supervised_aae(options):
     model = kl.SupervisedAdversarialAutoencoder(
         kl.build_encoder(IMAGE, 15, UNITS),
         kl.build_decoder(IMAGE, 15, UNITS, num_classes=10),
-        kl.build_discriminator(15, UNITS), prior=kl.priors.Gaussian(15, 5.0), seed=0,
+        kl.build_code_discriminator(15, UNITS), prior=kl.priors.Gaussian(15, 5.0), seed=0,
     )
     model.compile(**options)
     return model, (_images(6000), np.arange(6000) % 10), 100, aae_step_flops
@@ -132,7 +132,7 @@ def label_regularized_aae(options):
 
     model = kl.LabelRegularizedAdversarialAutoencoder(
         kl.build_encoder(IMAGE, 2, UNITS), kl.build_decoder(IMAGE, 2, UNITS),
-        kl.build_discriminator(2, UNITS, num_classes=10), seed=0,
+        kl.build_code_discriminator(2, UNITS, num_classes=10), seed=0,
     )
     model.compile(**options)
     return model, (_images(6000), np.arange(6000) % 10), 100, aae_step_flops
@@ -148,8 +148,8 @@ def semi_supervised_aae(options):
     model = kl.SemiSupervisedAdversarialAutoencoder(
         kl.build_encoder(IMAGE, 10, UNITS, num_classes=10),
         kl.build_decoder(IMAGE, 10, UNITS, num_classes=10),
-        kl.build_discriminator(10, UNITS),
-        kl.build_discriminator(10, UNITS, name="category_discriminator"), seed=0,
+        kl.build_code_discriminator(10, UNITS),
+        kl.build_code_discriminator(10, UNITS, name="category_discriminator"), seed=0,
     )
     model.compile(**options)
     return model, (_images(6000), labels), 100, semi_supervised_step_flops
@@ -254,7 +254,7 @@ def article_style_aae(steps, repeats, use_predict_on_batch=False):
     batch = 100
     encoder = kl.build_encoder(IMAGE, 2, UNITS)
     decoder = kl.build_decoder(IMAGE, 2, UNITS)
-    discriminator = kl.build_discriminator(2, UNITS)
+    discriminator = kl.build_code_discriminator(2, UNITS)
     images = keras.Input(IMAGE)
     autoencoder = keras.Model(images, decoder(encoder(images)))
     autoencoder.compile(keras.optimizers.Adam(2e-4, 0.5), "binary_crossentropy")

@@ -3,7 +3,16 @@
 >>> from keras_latent import AdversarialAutoencoder, priors
 """
 
-from keras_latent import data, distribute, evaluation, layers, losses, plotting, priors
+from keras_latent import (
+    callbacks,
+    data,
+    distribute,
+    evaluation,
+    layers,
+    losses,
+    plotting,
+    priors,
+)
 from keras_latent.layers import Sampling
 from keras_latent.models.aae import (
     AdversarialAutoencoder,
@@ -11,6 +20,7 @@ from keras_latent.models.aae import (
     SemiSupervisedAdversarialAutoencoder,
     SupervisedAdversarialAutoencoder,
     build_classifier,
+    build_code_discriminator,
     build_decoder,
     build_discriminator,
     build_encoder,

@@ -117,7 +117,7 @@ def build_unsupervised(settings, image_shape, seed):
     model = kl.AdversarialAutoencoder(
         kl.build_encoder(image_shape, dim, units, variational=True, seed=seed),
         kl.build_decoder(image_shape, dim, units),
-        kl.build_discriminator(dim, units),
+        kl.build_code_discriminator(dim, units),
         prior=kl.priors.Gaussian(dim=dim),
         schedule="joint",
         reconstruction=settings["reconstruction_unsupervised"],
@@ -136,7 +136,7 @@ def build_supervised(settings, image_shape, num_classes, seed):
     model = kl.SupervisedAdversarialAutoencoder(
         kl.build_encoder(image_shape, dim, units, variational=True, seed=seed),
         kl.build_decoder(image_shape, dim, units, num_classes=num_classes),
-        kl.build_discriminator(dim, units),
+        kl.build_code_discriminator(dim, units),
         num_classes=num_classes,
         prior=kl.priors.Gaussian(dim=dim, std=settings["prior_std_supervised"]),
         schedule=settings["schedule_supervised"],
@@ -161,8 +161,8 @@ def build_semi_supervised(settings, image_shape, num_classes, seed):
             image_shape, dim, units, variational=True, num_classes=num_classes, seed=seed
         ),
         kl.build_decoder(image_shape, dim, units, num_classes=num_classes),
-        kl.build_discriminator(dim, units, name="d_gauss"),
-        kl.build_discriminator(num_classes, units, name="d_cat"),
+        kl.build_code_discriminator(dim, units, name="d_gauss"),
+        kl.build_code_discriminator(num_classes, units, name="d_cat"),
         num_classes=num_classes,
         prior=kl.priors.Gaussian(dim=dim),
         reconstruction=settings["reconstruction_semi_supervised"],

@@ -131,7 +131,7 @@ def build_model(
     networks = (
         kl.build_encoder(image_shape, latent_dim=dim, hidden_units=units),
         kl.build_decoder(image_shape, latent_dim=dim, hidden_units=units),
-        kl.build_discriminator(latent_dim=dim, hidden_units=units, num_classes=num_classes),
+        kl.build_code_discriminator(latent_dim=dim, hidden_units=units, num_classes=num_classes),
     )
     options = dict(
         prior=prior, schedule=settings["schedule"],

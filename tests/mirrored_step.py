@@ -43,7 +43,7 @@ def aae(**options):
         return kl.AdversarialAutoencoder(
             kl.build_encoder(latent_dim=2, hidden_units=UNITS, variational=variational, seed=1),
             kl.build_decoder(latent_dim=2, hidden_units=UNITS),
-            kl.build_discriminator(latent_dim=2, hidden_units=UNITS),
+            kl.build_code_discriminator(latent_dim=2, hidden_units=UNITS),
             seed=0, **options,
         ), None
 
@@ -56,7 +56,7 @@ def supervised():
     return kl.SupervisedAdversarialAutoencoder(
         kl.build_encoder(latent_dim=3, hidden_units=UNITS),
         kl.build_decoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
-        kl.build_discriminator(latent_dim=3, hidden_units=UNITS),
+        kl.build_code_discriminator(latent_dim=3, hidden_units=UNITS),
         seed=0,
     ), _labels()
 
@@ -67,7 +67,7 @@ def label_regularized():
     return kl.LabelRegularizedAdversarialAutoencoder(
         kl.build_encoder(hidden_units=UNITS),
         kl.build_decoder(hidden_units=UNITS),
-        kl.build_discriminator(hidden_units=UNITS, num_classes=10),
+        kl.build_code_discriminator(hidden_units=UNITS, num_classes=10),
         prior="swiss_roll", seed=0,
     ), _labels()
 
@@ -85,8 +85,8 @@ def semi_supervised():
     return kl.SemiSupervisedAdversarialAutoencoder(
         kl.build_encoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
         kl.build_decoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
-        kl.build_discriminator(latent_dim=3, hidden_units=UNITS),
-        kl.build_discriminator(latent_dim=10, hidden_units=UNITS, name="category_discriminator"),
+        kl.build_code_discriminator(latent_dim=3, hidden_units=UNITS),
+        kl.build_code_discriminator(latent_dim=10, hidden_units=UNITS, name="category_discriminator"),
         seed=0,
     ), np.where(hidden, -1, labels)
 

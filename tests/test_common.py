@@ -28,7 +28,7 @@ def build():
     keras.utils.set_random_seed(0)
     model = kl.AdversarialAutoencoder(
         kl.build_encoder(hidden_units=(16,)), kl.build_decoder(hidden_units=(16,)),
-        kl.build_discriminator(hidden_units=(16,)), seed=0,
+        kl.build_code_discriminator(hidden_units=(16,)), seed=0,
     )
     model.compile()
     return model
@@ -78,7 +78,7 @@ def test_distribute_and_precision_options_set_strategy_and_policy(images):
         # What a script then builds lives under the strategy and trains there.
         model = kl.AdversarialAutoencoder(
             kl.build_encoder(hidden_units=(16,)), kl.build_decoder(hidden_units=(16,)),
-            kl.build_discriminator(hidden_units=(16,)), seed=0,
+            kl.build_code_discriminator(hidden_units=(16,)), seed=0,
         )
         model.compile()
         assert model.distribute_strategy is strategy

@@ -25,7 +25,7 @@ class CountingAAE(kl.AdversarialAutoencoder):
 def small_aae(cls=kl.AdversarialAutoencoder, **kwargs):
     return cls(
         kl.build_encoder(hidden_units=(32,)), kl.build_decoder(hidden_units=(32,)),
-        kl.build_discriminator(hidden_units=(32,)), seed=0, **kwargs,
+        kl.build_code_discriminator(hidden_units=(32,)), seed=0, **kwargs,
     )
 
 

@@ -12,7 +12,7 @@ def make_aae(image_shape=(28, 28, 1), latent_dim=2, units=(64,), prior="gaussian
     return kl.AdversarialAutoencoder(
         kl.build_encoder(image_shape, latent_dim=latent_dim, hidden_units=units),
         kl.build_decoder(image_shape, latent_dim=latent_dim, hidden_units=units),
-        kl.build_discriminator(latent_dim=latent_dim, hidden_units=units),
+        kl.build_code_discriminator(latent_dim=latent_dim, hidden_units=units),
         prior=prior,
         seed=0,
         **kwargs,
@@ -35,7 +35,9 @@ def test_builders_follow_the_article():
     assert {"z_mean", "z_log_var"} <= {l.name for l in variational.layers}
     assert variational.output_shape == (None, 15)
     assert kl.build_decoder(output_shape=(32, 32, 3)).output_shape == (None, 32, 32, 3)
-    assert kl.build_discriminator().output_shape == (None, 1)
+    assert kl.build_code_discriminator().output_shape == (None, 1)
+    with pytest.warns(DeprecationWarning, match="build_code_discriminator"):
+        assert kl.build_discriminator(hidden_units=(8,)).output_shape == (None, 1)
     with pytest.raises(ValueError, match="input_shape: expected"):
         kl.build_encoder(input_shape=(28, 28))
 
@@ -178,7 +180,7 @@ def test_bad_input_raises_before_training(images):
         kl.AdversarialAutoencoder(
             kl.build_encoder(latent_dim=2, hidden_units=(8,)),
             kl.build_decoder(latent_dim=3, hidden_units=(8,)),
-            kl.build_discriminator(latent_dim=2, hidden_units=(8,)),
+            kl.build_code_discriminator(latent_dim=2, hidden_units=(8,)),
         )
 
 
@@ -186,7 +188,7 @@ def test_gradient_penalty_is_the_squared_slope_at_prior_draws():
     # A discriminator without hidden layers is linear: its slope is its kernel everywhere.
     model = kl.AdversarialAutoencoder(
         kl.build_encoder(hidden_units=(8,)), kl.build_decoder(hidden_units=(8,)),
-        kl.build_discriminator(hidden_units=()), gradient_penalty=2.0, seed=0,
+        kl.build_code_discriminator(hidden_units=()), gradient_penalty=2.0, seed=0,
     )
     model.compile()
     z = tf.constant(np.random.default_rng(0).normal(size=(5, 2)).astype("float32"))

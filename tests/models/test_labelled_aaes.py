@@ -16,7 +16,7 @@ def supervised(latent_dim=4, units=UNITS, **kwargs):
     return kl.SupervisedAdversarialAutoencoder(
         kl.build_encoder(latent_dim=latent_dim, hidden_units=units),
         kl.build_decoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
-        kl.build_discriminator(latent_dim=latent_dim, hidden_units=units),
+        kl.build_code_discriminator(latent_dim=latent_dim, hidden_units=units),
         prior=priors.Gaussian(dim=latent_dim, std=5.0),
         seed=0,
         **kwargs,
@@ -27,7 +27,7 @@ def label_regularized(prior="mixture", **kwargs):
     return kl.LabelRegularizedAdversarialAutoencoder(
         kl.build_encoder(hidden_units=UNITS),
         kl.build_decoder(hidden_units=UNITS),
-        kl.build_discriminator(hidden_units=UNITS, num_classes=10),
+        kl.build_code_discriminator(hidden_units=UNITS, num_classes=10),
         prior=prior,
         seed=0,
         **kwargs,
@@ -38,8 +38,8 @@ def semi_supervised(latent_dim=4, units=UNITS, **kwargs):
     return kl.SemiSupervisedAdversarialAutoencoder(
         kl.build_encoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
         kl.build_decoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
-        kl.build_discriminator(latent_dim=latent_dim, hidden_units=units),
-        kl.build_discriminator(latent_dim=10, hidden_units=units, name="category_discriminator"),
+        kl.build_code_discriminator(latent_dim=latent_dim, hidden_units=units),
+        kl.build_code_discriminator(latent_dim=10, hidden_units=units, name="category_discriminator"),
         seed=0,
         **kwargs,
     )
@@ -79,7 +79,7 @@ def test_label_regularized_training_puts_classes_in_their_components(mnist_subse
     model = kl.LabelRegularizedAdversarialAutoencoder(
         kl.build_encoder(hidden_units=(256,)),
         kl.build_decoder(hidden_units=(256,)),
-        kl.build_discriminator(hidden_units=(256,), num_classes=10),
+        kl.build_code_discriminator(hidden_units=(256,), num_classes=10),
         prior="mixture",
         seed=0,
     )
@@ -202,7 +202,7 @@ def test_bad_labels_raise(images, labels):
     with pytest.raises(ValueError, match="discriminator: expected inputs of sizes"):
         kl.LabelRegularizedAdversarialAutoencoder(
             kl.build_encoder(hidden_units=UNITS), kl.build_decoder(hidden_units=UNITS),
-            kl.build_discriminator(hidden_units=UNITS, num_classes=7),
+            kl.build_code_discriminator(hidden_units=UNITS, num_classes=7),
         )
     with pytest.raises(ValueError, match="gradient_penalty: the semi-supervised AAE"):
         semi_supervised(gradient_penalty=1.0)
@@ -210,6 +210,6 @@ def test_bad_labels_raise(images, labels):
         kl.SemiSupervisedAdversarialAutoencoder(
             kl.build_encoder(latent_dim=4, hidden_units=UNITS, num_classes=10),
             kl.build_decoder(latent_dim=4, hidden_units=UNITS, num_classes=10),
-            kl.build_discriminator(latent_dim=4, hidden_units=UNITS),
-            kl.build_discriminator(latent_dim=8, hidden_units=UNITS),
+            kl.build_code_discriminator(latent_dim=4, hidden_units=UNITS),
+            kl.build_code_discriminator(latent_dim=8, hidden_units=UNITS),
         )

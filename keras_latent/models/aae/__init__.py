@@ -3,6 +3,7 @@
 from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
 from keras_latent.models.aae.builders import (
     build_classifier,
+    build_code_discriminator,
     build_decoder,
     build_discriminator,
     build_encoder,

@@ -80,7 +80,7 @@ class AdversarialAutoencoder(MultiOptimizerModel):
     >>> aae = kl.AdversarialAutoencoder(
     ...     kl.build_encoder(x.shape[1:], latent_dim=2, hidden_units=(64,)),
     ...     kl.build_decoder(x.shape[1:], latent_dim=2, hidden_units=(64,)),
-    ...     kl.build_discriminator(latent_dim=2, hidden_units=(64,)),
+    ...     kl.build_code_discriminator(latent_dim=2, hidden_units=(64,)),
     ...     prior="mixture", seed=0)
     >>> aae.compile()
     >>> history = aae.fit(x, batch_size=100, epochs=1, verbose=0)

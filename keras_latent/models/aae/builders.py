@@ -5,6 +5,8 @@ appendix A) and of article 000: encoder and decoder with two hidden layers of 10
 ReLU units, a 2-D code, a discriminator with two hidden layers of 1000 units.
 """
 
+import warnings
+
 import keras
 import numpy as np
 from keras import layers
@@ -134,10 +136,10 @@ def build_decoder(
     return keras.Model(inputs, images, name=name)
 
 
-def build_discriminator(
+def build_code_discriminator(
     latent_dim=2, hidden_units=(1000, 1000), num_classes=None, name="discriminator"
 ):
-    """MLP discriminator on codes: ReLU layers and one logit (real = prior).
+    """MLP discriminator on codes (not images): ReLU layers and one logit (real = prior).
 
     Args:
         latent_dim: int. Size of the code (or of the category for `D_cat`).
@@ -151,3 +153,15 @@ def build_discriminator(
     h = _hidden(h, hidden_units, "discriminator")
     logit = layers.Dense(1, name="logit")(h)
     return keras.Model(inputs, logit, name=name)
+
+
+def build_discriminator(*args, **kwargs):
+    """Deprecated alias of `build_code_discriminator`; it goes in the next release."""
+    warnings.warn(
+        "build_discriminator is now build_code_discriminator (image "
+        "discriminators come with other families); the old name goes in the next "
+        "release.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return build_code_discriminator(*args, **kwargs)

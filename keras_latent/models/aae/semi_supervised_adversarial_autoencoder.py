@@ -36,7 +36,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             `build_decoder(..., num_classes=10)`.
         discriminator: `keras.Model`. D_gauss, z to one logit.
         category_discriminator: `keras.Model`. D_cat, y to one logit, e.g.
-            `build_discriminator(latent_dim=10, name="category_discriminator")`.
+            `build_code_discriminator(latent_dim=10, name="category_discriminator")`.
         num_classes: int. Defaults to 10.
         prior: str or `Prior` for z. Defaults to `"gaussian"`.
         reconstruction: str. Defaults to `"mse"`, as article 000.
@@ -50,8 +50,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
     >>> aae = kl.SemiSupervisedAdversarialAutoencoder(
     ...     kl.build_encoder(x.shape[1:], latent_dim=4, hidden_units=(64,), num_classes=10),
     ...     kl.build_decoder(x.shape[1:], latent_dim=4, hidden_units=(64,), num_classes=10),
-    ...     kl.build_discriminator(latent_dim=4, hidden_units=(64,)),
-    ...     kl.build_discriminator(latent_dim=10, hidden_units=(64,)), seed=0)
+    ...     kl.build_code_discriminator(latent_dim=4, hidden_units=(64,)),
+    ...     kl.build_code_discriminator(latent_dim=10, hidden_units=(64,)), seed=0)
     >>> aae.compile()
     >>> few = kl.data.hide_labels(y, labels_per_class=5)
     >>> history = aae.fit(kl.data.semi_supervised_dataset(x, few, seed=0), epochs=1, verbose=0)

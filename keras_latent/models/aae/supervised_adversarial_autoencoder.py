@@ -36,7 +36,7 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
     >>> aae = kl.SupervisedAdversarialAutoencoder(
     ...     kl.build_encoder(x.shape[1:], latent_dim=4, hidden_units=(64,)),
     ...     kl.build_decoder(x.shape[1:], latent_dim=4, hidden_units=(64,), num_classes=10),
-    ...     kl.build_discriminator(latent_dim=4, hidden_units=(64,)),
+    ...     kl.build_code_discriminator(latent_dim=4, hidden_units=(64,)),
     ...     prior=kl.priors.Gaussian(dim=4, std=5.0), seed=0)
     >>> aae.compile()
     >>> history = aae.fit(x, y, batch_size=100, epochs=1, verbose=0)
@@ -90,7 +90,7 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
         encoder: `keras.Model`. Images to codes.
         decoder: `keras.Model`. Codes to images.
         discriminator: `keras.Model`. `[z, label (num_classes,)]` to one logit,
-            e.g. `build_discriminator(..., num_classes=10)`.
+            e.g. `build_code_discriminator(..., num_classes=10)`.
         num_classes: int. Defaults to 10.
         prior: str or `Prior` with `num_classes` classes. Defaults to `"mixture"`.
         **kwargs: the other `AdversarialAutoencoder` arguments.
@@ -102,7 +102,7 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
     >>> aae = kl.LabelRegularizedAdversarialAutoencoder(
     ...     kl.build_encoder(x.shape[1:], hidden_units=(64,)),
     ...     kl.build_decoder(x.shape[1:], hidden_units=(64,)),
-    ...     kl.build_discriminator(hidden_units=(64,), num_classes=10),
+    ...     kl.build_code_discriminator(hidden_units=(64,), num_classes=10),
     ...     prior="swiss_roll", seed=0)
     >>> aae.compile()
     >>> history = aae.fit(x, y, batch_size=100, epochs=1, verbose=0)
