@@ -16,7 +16,8 @@ Usage:
         [--steps 200] [--out benchmarks/results] [--tag NAME]
 
 A new family joins with one entry in `FAMILIES`: a function returning the compiled
-model, its training data and the FLOPs of one step (see `aae`).
+model (built by its factory in `tests/families.py`), its training data and the
+FLOPs of one step (see `aae`).
 """
 
 import argparse
@@ -43,7 +44,9 @@ def dense_macs(network, first_only=False):
     """
     import keras
 
-    dense = [layer for layer in network._flatten_layers() if isinstance(layer, keras.layers.Dense)]
+    from keras_latent.models.multi_optimizer_model import all_layers
+
+    dense = [layer for layer in all_layers(network) if isinstance(layer, keras.layers.Dense)]
     return sum(
         int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
         for layer in (dense[:1] if first_only else dense)
@@ -99,12 +102,9 @@ def _images(n, seed=0):
 
 def aae(options):
     """Article 004 / the paper: 784-1000-1000-2, batch 100, three Adams."""
-    import keras_latent as kl
+    from tests import families
 
-    model = kl.AdversarialAutoencoder(
-        kl.build_encoder(IMAGE, 2, UNITS), kl.build_decoder(IMAGE, 2, UNITS),
-        kl.build_code_discriminator(2, UNITS), seed=0,
-    )
+    model = families.aae(2, UNITS)
     model.compile(**options)
     return model, (_images(6000), None), 100, aae_step_flops
 
@@ -114,12 +114,9 @@ def supervised_aae(options):
     import numpy as np
 
     import keras_latent as kl
+    from tests import families
 
-    model = kl.SupervisedAdversarialAutoencoder(
-        kl.build_encoder(IMAGE, 15, UNITS),
-        kl.build_decoder(IMAGE, 15, UNITS, num_classes=10),
-        kl.build_code_discriminator(15, UNITS), prior=kl.priors.Gaussian(15, 5.0), seed=0,
-    )
+    model = families.supervised_aae(15, UNITS, prior=kl.priors.Gaussian(15, 5.0))
     model.compile(**options)
     return model, (_images(6000), np.arange(6000) % 10), 100, aae_step_flops
 
@@ -128,12 +125,9 @@ def label_regularized_aae(options):
     """Article 004's supervised AAE: label into the discriminator, batch 100."""
     import numpy as np
 
-    import keras_latent as kl
+    from tests import families
 
-    model = kl.LabelRegularizedAdversarialAutoencoder(
-        kl.build_encoder(IMAGE, 2, UNITS), kl.build_decoder(IMAGE, 2, UNITS),
-        kl.build_code_discriminator(2, UNITS, num_classes=10), seed=0,
-    )
+    model = families.label_regularized_aae(2, UNITS)
     model.compile(**options)
     return model, (_images(6000), np.arange(6000) % 10), 100, aae_step_flops
 
@@ -142,15 +136,10 @@ def semi_supervised_aae(options):
     """Article 000's semi-supervised AAE: y and z heads, two discriminators."""
     import numpy as np
 
-    import keras_latent as kl
+    from tests import families
 
     labels = np.where(np.arange(6000) % 10 == 0, np.arange(6000) % 10, -1)
-    model = kl.SemiSupervisedAdversarialAutoencoder(
-        kl.build_encoder(IMAGE, 10, UNITS, num_classes=10),
-        kl.build_decoder(IMAGE, 10, UNITS, num_classes=10),
-        kl.build_code_discriminator(10, UNITS),
-        kl.build_code_discriminator(10, UNITS, name="category_discriminator"), seed=0,
-    )
+    model = families.semi_supervised_aae(10, UNITS)
     model.compile(**options)
     return model, (_images(6000), labels), 100, semi_supervised_step_flops
 

@@ -1,7 +1,8 @@
 """Latent priors p(z) that an adversarial autoencoder pushes its codes toward.
 
 The four priors of the AAE paper (Makhzani et al. 2015, figs. 2 and 4): a single
-Gaussian, a mixture of 10 Gaussians on a circle, a swiss roll and a uniform box.
+Gaussian, a mixture of 10 Gaussians on a circle, a swiss roll and a uniform box;
+and `Categorical`, one-hot codes (the semi-supervised AAE's y, InfoGAN's c).
 Each draws in the graph through `keras.random`, so a model's `train_step` samples
 from it with the model's `SeedGenerator`. Given labels, a draw comes from that
 class's own component or region: the supervised AAE (paper section 4) needs this.

@@ -8,7 +8,8 @@ batch with and without a two-replica `MirroredStrategy`, and prints one JSON lin
 two models' weights and the largest change one step made.
 
 A new model family joins the check with one entry in `VARIANTS`: a function
-returning `(model, y)` for the batch, `y` None when the model takes no labels.
+returning `(model, y)` for the batch, `y` None when the model takes no labels;
+`variant` makes one from the family's factory in `tests/families.py`.
 """
 
 import json
@@ -34,71 +35,37 @@ def _labels():
     return np.arange(BATCH) % 10
 
 
-def aae(**options):
-    import keras_latent as kl
-
-    variational = options.pop("variational", False)
+def variant(factory, labels=None, **options):
+    """A `make()` for `VARIANTS`: the family's test model and the batch's labels."""
 
     def make():
-        return kl.AdversarialAutoencoder(
-            kl.build_encoder(latent_dim=2, hidden_units=UNITS, variational=variational, seed=1),
-            kl.build_decoder(latent_dim=2, hidden_units=UNITS),
-            kl.build_code_discriminator(latent_dim=2, hidden_units=UNITS),
-            seed=0, **options,
-        ), None
+        from tests import families
+
+        return getattr(families, factory)(units=UNITS, **options), labels
 
     return make
 
 
-def supervised():
-    import keras_latent as kl
-
-    return kl.SupervisedAdversarialAutoencoder(
-        kl.build_encoder(latent_dim=3, hidden_units=UNITS),
-        kl.build_decoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
-        kl.build_code_discriminator(latent_dim=3, hidden_units=UNITS),
-        seed=0,
-    ), _labels()
-
-
-def label_regularized():
-    import keras_latent as kl
-
-    return kl.LabelRegularizedAdversarialAutoencoder(
-        kl.build_encoder(hidden_units=UNITS),
-        kl.build_decoder(hidden_units=UNITS),
-        kl.build_code_discriminator(hidden_units=UNITS, num_classes=10),
-        prior="swiss_roll", seed=0,
-    ), _labels()
-
-
-def semi_supervised():
+def _partly_labelled():
     import numpy as np
 
-    import keras_latent as kl
-
-    labels = _labels()
     # Replicas hold different shares of labelled examples: 2 of 8 and 6 of 8.
     hidden = np.zeros(BATCH, bool)
     hidden[:6] = True
     hidden[8:10] = True
-    return kl.SemiSupervisedAdversarialAutoencoder(
-        kl.build_encoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
-        kl.build_decoder(latent_dim=3, hidden_units=UNITS, num_classes=10),
-        kl.build_code_discriminator(latent_dim=3, hidden_units=UNITS),
-        kl.build_code_discriminator(latent_dim=10, hidden_units=UNITS, name="category_discriminator"),
-        seed=0,
-    ), np.where(hidden, -1, labels)
+    return np.where(hidden, -1, _labels())
 
 
 VARIANTS = {
-    "aae_paper": aae(),
-    "aae_joint": aae(schedule="joint"),
-    "aae_variational_encoder": aae(variational=True),
-    "aae_gradient_penalty": aae(prior="uniform", gradient_penalty=1.0),
-    "supervised_aae": supervised,
-    "label_regularized_aae": label_regularized,
-    "semi_supervised_aae": semi_supervised,
+    "aae_paper": variant("aae"),
+    "aae_joint": variant("aae", schedule="joint"),
+    "aae_variational_encoder": variant("aae", variational=True),
+    "aae_gradient_penalty": variant("aae", prior="uniform", gradient_penalty=1.0),
+    "supervised_aae": variant("supervised_aae", _labels()),
+    "label_regularized_aae": variant(
+        "label_regularized_aae", _labels(), prior="swiss_roll"
+    ),
+    "semi_supervised_aae": variant("semi_supervised_aae", _partly_labelled()),
 }
 
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import keras_latent as kl
 from keras_latent import data
+from tests import families
 
 
 class CountingAAE(kl.AdversarialAutoencoder):
@@ -23,10 +24,7 @@ class CountingAAE(kl.AdversarialAutoencoder):
 
 
 def small_aae(cls=kl.AdversarialAutoencoder, **kwargs):
-    return cls(
-        kl.build_encoder(hidden_units=(32,)), kl.build_decoder(hidden_units=(32,)),
-        kl.build_code_discriminator(hidden_units=(32,)), seed=0, **kwargs,
-    )
+    return families.aae(cls=cls, **kwargs)
 
 
 def test_fit_traces_the_train_step_once_for_all_epochs(images):

@@ -5,18 +5,12 @@ import tensorflow as tf
 
 import keras_latent as kl
 from keras_latent import evaluation
+from tests import families
 from tests.helpers import assert_config_round_trip, assert_saved_model_round_trip
 
 
 def make_aae(image_shape=(28, 28, 1), latent_dim=2, units=(64,), prior="gaussian", **kwargs):
-    return kl.AdversarialAutoencoder(
-        kl.build_encoder(image_shape, latent_dim=latent_dim, hidden_units=units),
-        kl.build_decoder(image_shape, latent_dim=latent_dim, hidden_units=units),
-        kl.build_code_discriminator(latent_dim=latent_dim, hidden_units=units),
-        prior=prior,
-        seed=0,
-        **kwargs,
-    )
+    return families.aae(latent_dim, units, image_shape, prior=prior, **kwargs)
 
 
 def snapshot(model):

@@ -6,6 +6,7 @@ from sklearn.linear_model import LogisticRegression
 
 import keras_latent as kl
 from keras_latent import evaluation, priors
+from tests import families
 from tests.helpers import assert_saved_model_round_trip
 from tests.models.test_adversarial_autoencoder import moved, snapshot
 
@@ -13,36 +14,17 @@ UNITS = (64,)
 
 
 def supervised(latent_dim=4, units=UNITS, **kwargs):
-    return kl.SupervisedAdversarialAutoencoder(
-        kl.build_encoder(latent_dim=latent_dim, hidden_units=units),
-        kl.build_decoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
-        kl.build_code_discriminator(latent_dim=latent_dim, hidden_units=units),
-        prior=priors.Gaussian(dim=latent_dim, std=5.0),
-        seed=0,
-        **kwargs,
+    return families.supervised_aae(
+        latent_dim, units, prior=priors.Gaussian(dim=latent_dim, std=5.0), **kwargs
     )
 
 
 def label_regularized(prior="mixture", **kwargs):
-    return kl.LabelRegularizedAdversarialAutoencoder(
-        kl.build_encoder(hidden_units=UNITS),
-        kl.build_decoder(hidden_units=UNITS),
-        kl.build_code_discriminator(hidden_units=UNITS, num_classes=10),
-        prior=prior,
-        seed=0,
-        **kwargs,
-    )
+    return families.label_regularized_aae(units=UNITS, prior=prior, **kwargs)
 
 
 def semi_supervised(latent_dim=4, units=UNITS, **kwargs):
-    return kl.SemiSupervisedAdversarialAutoencoder(
-        kl.build_encoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
-        kl.build_decoder(latent_dim=latent_dim, hidden_units=units, num_classes=10),
-        kl.build_code_discriminator(latent_dim=latent_dim, hidden_units=units),
-        kl.build_code_discriminator(latent_dim=10, hidden_units=units, name="category_discriminator"),
-        seed=0,
-        **kwargs,
-    )
+    return families.semi_supervised_aae(latent_dim, units, **kwargs)
 
 
 @pytest.fixture

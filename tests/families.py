@@ -1,0 +1,66 @@
+"""One small factory per model family, shared by the tests, `tests/mirrored_step.py`
+and `benchmarks/run.py`. A new family adds one function here.
+
+Each returns an uncompiled model; sizes default to a tiny, fast network and take the
+article's when a benchmark asks (`units=(1000, 1000)`). Imports stay inside the
+functions: `mirrored_step` must split the CPU before TensorFlow starts.
+"""
+
+IMAGE = (28, 28, 1)
+
+
+def aae(latent_dim=2, units=(32,), image_shape=IMAGE, variational=False, cls=None, **options):
+    """`AdversarialAutoencoder` (or the subclass `cls`); options go to the model."""
+    import keras_latent as kl
+
+    cls = cls or kl.AdversarialAutoencoder
+    options.setdefault("seed", 0)
+    return cls(
+        kl.build_encoder(image_shape, latent_dim, units, variational=variational, seed=1),
+        kl.build_decoder(image_shape, latent_dim, units),
+        kl.build_code_discriminator(latent_dim, units),
+        **options,
+    )
+
+
+def supervised_aae(latent_dim=3, units=(32,), num_classes=10, **options):
+    """The label into the decoder (article 000)."""
+    import keras_latent as kl
+
+    options.setdefault("seed", 0)
+    return kl.SupervisedAdversarialAutoencoder(
+        kl.build_encoder(IMAGE, latent_dim, units),
+        kl.build_decoder(IMAGE, latent_dim, units, num_classes=num_classes),
+        kl.build_code_discriminator(latent_dim, units),
+        num_classes=num_classes,
+        **options,
+    )
+
+
+def label_regularized_aae(latent_dim=2, units=(32,), num_classes=10, **options):
+    """The label into the discriminator (article 004)."""
+    import keras_latent as kl
+
+    options.setdefault("seed", 0)
+    return kl.LabelRegularizedAdversarialAutoencoder(
+        kl.build_encoder(IMAGE, latent_dim, units),
+        kl.build_decoder(IMAGE, latent_dim, units),
+        kl.build_code_discriminator(latent_dim, units, num_classes=num_classes),
+        num_classes=num_classes,
+        **options,
+    )
+
+
+def semi_supervised_aae(latent_dim=3, units=(32,), num_classes=10, **options):
+    """y and z heads, D_gauss and D_cat (article 000)."""
+    import keras_latent as kl
+
+    options.setdefault("seed", 0)
+    return kl.SemiSupervisedAdversarialAutoencoder(
+        kl.build_encoder(IMAGE, latent_dim, units, num_classes=num_classes),
+        kl.build_decoder(IMAGE, latent_dim, units, num_classes=num_classes),
+        kl.build_code_discriminator(latent_dim, units),
+        kl.build_code_discriminator(num_classes, units, name="category_discriminator"),
+        num_classes=num_classes,
+        **options,
+    )
