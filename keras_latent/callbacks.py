@@ -67,17 +67,19 @@ class ImageGrids(keras.callbacks.Callback):
         self.fps = fps
         self.paths = []
         self._frames = []
-        self._steps = 0
+        self._step = 0
         self._last = None
 
-    def _step(self):
+    def _first_step(self):
+        # Read once per fit, not per batch: a keras-latent model's first
+        # optimizer has counted the steps of earlier (resumed) runs.
         roles = getattr(self.model, "optimizer_roles", None)
         if roles is not None and self.model.compiled:
             return int(getattr(self.model, next(iter(roles()))).iterations.numpy())
-        return self._steps
+        return 0
 
     def _save_frame(self):
-        step = self._step()
+        step = self._step
         if step == self._last:
             return
         self._last = step
@@ -90,11 +92,12 @@ class ImageGrids(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         os.makedirs(self.folder, exist_ok=True)
+        self._step = self._first_step()
         self._save_frame()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._steps += 1
-        if self._step() % self.every == 0:
+        self._step += 1
+        if self._step % self.every == 0:
             self._save_frame()
 
     def on_train_end(self, logs=None):

@@ -38,15 +38,13 @@ def global_mean(values, weights=None):
     With `weights` (0 or 1 for the labelled examples of a partly labelled batch)
     it is the weighted mean, divided by the weights' sum over every replica, whose
     shares differ. Outside a strategy this is the plain (weighted) mean.
+    `MultiOptimizerModel.apply_update` steps down it through `example_weights`.
 
     Args:
         values: per-example values `(batch,)`.
         weights: per-example weights `(batch,)` or None.
     """
-    values = ops.cast(values, "float32")
-    if weights is None:
-        return ops.mean(values) / distribute.replicas_in_sync()
-    return ops.sum(values * example_weights(values, weights))
+    return ops.sum(ops.cast(values, "float32") * example_weights(values, weights))
 
 
 def _mean_over_features(values):
@@ -141,11 +139,8 @@ def masked_cross_entropy(labels, probabilities):
         probabilities: softmax outputs `(batch, classes)`.
     """
     labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-    probabilities = ops.clip(ops.cast(probabilities, "float32"), _EPS, 1.0)
-    picked = ops.take_along_axis(
-        probabilities, ops.maximum(labels, 0)[:, None], axis=1
-    )[:, 0]
-    return -ops.log(picked) * labelled(labels)
+    targets = ops.one_hot(ops.maximum(labels, 0), ops.shape(probabilities)[-1])
+    return cross_entropy(targets, probabilities) * labelled(labels)
 
 
 def labelled(labels):
