@@ -5,6 +5,7 @@
 
 from keras_latent import (
     callbacks,
+    checkpoints,
     data,
     distribute,
     evaluation,

@@ -1,18 +1,188 @@
-"""Callbacks that draw a model's output as it trains.
+"""Callbacks for long runs: resuming after a kill, stopping on NaN, drawing progress.
 
+`BackupAndRestore` keeps the last epochs' training state on disk, written so
+that a kill at any moment leaves one to resume from; `StopOnNonFinite` stops a
+run whose loss turns NaN or infinite, naming the loss, the step and the
+checkpoint to go back to (every keras-latent model's `fit` adds it);
 `ImageGrids` decodes the same inputs every N steps (fixed noise for a GAN, one
 label's latent grid for a VAE) into PNG grids in the run's folder, and can join
 the frames into an animated GIF with matplotlib's Pillow writer (no ffmpeg).
 """
 
+import json
+import math
 import os
+import shutil
+import threading
 
 import keras
 import numpy as np
 from matplotlib.animation import ArtistAnimation, PillowWriter
 from matplotlib.figure import Figure
 
-from keras_latent import plotting
+from keras_latent import checkpoints, plotting
+
+STATE_FILE = "state.json"
+
+
+class BackupAndRestore(keras.callbacks.Callback):
+    """Saves the training state every epoch; a restarted `fit` resumes from it.
+
+    Keras' `BackupAndRestore`, written so that no interruption can break a
+    resume: each epoch's weights (networks, every optimizer's slots and
+    iteration count, the model's random-number state) go to
+    `epoch-<N>.weights.h5` through a temporary file and a rename, and only then
+    does `state.json` (itself replaced atomically) name it. On start, leftover
+    partial files are reported and removed, and training resumes after the
+    newest listed epoch whose file reads through, else from scratch. The last
+    `keep` epochs are kept.
+
+    Resuming restores the epoch count, not the position inside an epoch: a run
+    killed mid-epoch repeats that epoch from its start. With a data order that
+    depends on the epoch alone (NumPy arrays with `shuffle=False`, or a seeded
+    dataset built afresh), a resumed run equals an uninterrupted one.
+
+    Args:
+        backup_dir: str. Folder of the backup, one per run.
+        keep: int. Epochs kept, newest first. Defaults to 2.
+        delete_on_end: bool. Remove `backup_dir` when `fit` finishes normally.
+            Defaults to True.
+
+    Example:
+
+    >>> import tempfile, keras_latent as kl
+    >>> (x, _), _ = kl.data.load_dataset("digits")
+    >>> aae = kl.AdversarialAutoencoder(
+    ...     kl.build_encoder(x.shape[1:], hidden_units=(32,)),
+    ...     kl.build_decoder(x.shape[1:], hidden_units=(32,)),
+    ...     kl.build_code_discriminator(hidden_units=(32,)), seed=0)
+    >>> aae.compile()
+    >>> backup = BackupAndRestore(tempfile.mkdtemp(), delete_on_end=False)
+    >>> history = aae.fit(x[:200], batch_size=100, epochs=2, callbacks=[backup], verbose=0)
+    >>> os.path.basename(backup.last_good)
+    'epoch-00002.weights.h5'
+    """
+
+    def __init__(self, backup_dir, keep=2, delete_on_end=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError(f"backup_dir: expected a folder name; got {backup_dir!r}.")
+        if not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"keep: expected a positive int of epochs; got {keep!r}.")
+        self.backup_dir = str(backup_dir)
+        self.keep = keep
+        self.delete_on_end = delete_on_end
+        self.last_good = None
+        self._entries = []
+
+    def _read_state(self):
+        path = os.path.join(self.backup_dir, STATE_FILE)
+        legacy = os.path.join(self.backup_dir, "training_metadata.json")
+        try:
+            if os.path.exists(path):
+                with open(path) as f:
+                    return list(json.load(f)["checkpoints"])
+            if os.path.exists(legacy):  # written by keras.callbacks.BackupAndRestore
+                with open(legacy) as f:
+                    return [{"epoch": json.load(f)["epoch"], "weights": "latest.weights.h5"}]
+        except (ValueError, KeyError, TypeError) as error:
+            print(f"ignoring {path}: unreadable ({error})")
+        return []
+
+    def on_train_begin(self, logs=None):
+        checkpoints.remove_partial_files(self.backup_dir)
+        self._entries = []
+        for entry in reversed(self._read_state()):
+            path = os.path.join(self.backup_dir, entry["weights"])
+            if not checkpoints.readable_weights(path):
+                print(f"ignoring {path}: missing or damaged; trying an earlier epoch")
+                continue
+            self.model.load_weights(path)
+            self.model._initial_epoch = int(entry["epoch"])  # what Keras' own uses
+            self.last_good = path
+            self._entries = [entry]
+            print(f"resuming after epoch {entry['epoch']} from {path}")
+            return
+
+    def on_epoch_end(self, epoch, logs=None):
+        name = f"epoch-{epoch + 1:05d}.weights.h5"
+        path = os.path.join(self.backup_dir, name)
+        checkpoints.save_weights(self.model, path)
+        entries = (self._entries + [{"epoch": epoch + 1, "weights": name}])[-self.keep :]
+        checkpoints.write_json(
+            os.path.join(self.backup_dir, STATE_FILE), {"checkpoints": entries}
+        )
+        kept = {entry["weights"] for entry in entries} | {STATE_FILE}
+        for old in os.listdir(self.backup_dir):
+            if old not in kept and (old.endswith(".weights.h5") or old.endswith(".json")):
+                os.remove(os.path.join(self.backup_dir, old))
+        self._entries = entries
+        self.last_good = path
+
+    def on_train_end(self, logs=None):
+        if self.delete_on_end:
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised by `StopOnNonFinite` when a loss turns NaN or infinite."""
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training with `NonFiniteLossError` once any logged value is NaN or inf.
+
+    Keras' `TerminateOnNaN` watches `loss` alone and lets `fit` return as if it
+    had finished; a keras-latent model logs one loss per network, and a run that
+    diverged should not be saved as finished. The error names the loss, the
+    epoch and batch, and the last good checkpoint of a `BackupAndRestore` given
+    as `backup` (a restarted run resumes from it). Every keras-latent model's
+    `fit` adds this callback unless one is passed or `check_finite=False`.
+
+    The values are read off the training loop (`async_safe`), so on a GPU the
+    check does not hold up the next step; the error surfaces a step or two
+    after the bad one, before any later epoch is backed up.
+
+    Args:
+        backup: a `BackupAndRestore` (ours or Keras') or None.
+    """
+
+    async_safe = True
+
+    def __init__(self, backup=None):
+        super().__init__()
+        self.backup = backup
+        self._epoch = 0
+        self._lock = threading.Lock()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _checkpoint(self):
+        if self.backup is None:
+            return "none (pass callbacks=[keras_latent.callbacks.BackupAndRestore(folder)])"
+        good = getattr(self.backup, "last_good", None)
+        if good is None and isinstance(self.backup, keras.callbacks.BackupAndRestore):
+            good = self.backup.backup_dir
+        return good or f"none yet in {self.backup.backup_dir} (no epoch had finished)"
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = sorted(
+            name for name, value in (logs or {}).items()
+            if np.ndim(value) == 0 and not math.isfinite(float(value))
+        )
+        if not bad:
+            return
+        with self._lock:
+            steps = self.params.get("steps") if self.params else None
+            where = f"epoch {self._epoch + 1}, batch {batch + 1}"
+            if steps:
+                where += f" (step {self._epoch * steps + batch + 1})"
+            self.model.stop_training = True
+            raise NonFiniteLossError(
+                f"{', '.join(bad)} became {float(logs[bad[0]])} at {where}. The last "
+                f"good checkpoint: {self._checkpoint()}. Check the data for NaN, or "
+                "lower the learning rates; a restarted run resumes from the checkpoint."
+            )
 
 
 class ImageGrids(keras.callbacks.Callback):

@@ -5,7 +5,7 @@ import doctest
 import pytest
 
 import keras_latent
-from keras_latent import callbacks, data, evaluation, layers, plotting, priors
+from keras_latent import callbacks, checkpoints, data, evaluation, layers, plotting, priors
 from keras_latent.models import multi_optimizer_model
 from keras_latent.models.aae import (
     adversarial_autoencoder,
@@ -17,7 +17,7 @@ from keras_latent.models.aae import (
 @pytest.mark.parametrize(
     "module",
     [
-        data, priors, layers, plotting, evaluation, callbacks, multi_optimizer_model,
+        data, priors, layers, plotting, evaluation, callbacks, checkpoints, multi_optimizer_model,
         adversarial_autoencoder,
         supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
         keras_latent,
