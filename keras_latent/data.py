@@ -16,6 +16,7 @@ Example:
 
 import gzip
 import os
+import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -47,8 +48,13 @@ class DatasetUnavailableError(RuntimeError):
 def read_idx(path):
     """Reads one IDX file (gzipped when its name ends in `.gz`) into an array."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:  # a cut or damaged .gz
+        raise ValueError(
+            f"{path} is damaged ({type(error).__name__}: {error}); download it again."
+        ) from error
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number).")
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
@@ -208,7 +214,7 @@ def load_dataset(name="mnist", data_dir=None):
 
 
 def check_images(x, name="x", shape=None):
-    """Checks an image array: rank 4, floating, finite, in [0, 1], of `shape`.
+    """Checks an image array: rank 4, not empty, floating, finite, in [0, 1], of `shape`.
 
     Args:
         x: array-like. The images.
@@ -237,6 +243,8 @@ def check_images(x, name="x", shape=None):
             f"{name}: expected images of shape {tuple(shape)} (the model's input); "
             f"got {x.shape[1:]}."
         )
+    if len(x) == 0:
+        raise ValueError(f"{name}: expected at least one image; got an empty array.")
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name}: contains NaN or infinite values.")
     if x.size and (x.min() < 0.0 or x.max() > 1.0):
@@ -300,30 +308,99 @@ def check_fit_data(x, shape, name="x"):
         check_images(x, name=name, shape=shape)
 
 
-def check_fit_labels(x, y, num_classes, allow_unlabelled=False, name="y"):
+INPUT_CHECK = "keras_latent input check"
+
+
+def check_batches(dataset, num_classes=None, allow_unlabelled=False, name="x"):
+    """`dataset` with every batch checked as it is read, as arrays are before `fit`.
+
+    Images must be finite and in [0, 1]; integer labels in `[0, num_classes)`
+    (or -1 when `allow_unlabelled`). A bad batch stops the pipeline with
+    `tf.errors.InvalidArgumentError` carrying `INPUT_CHECK` and a message that
+    names the argument; a keras-latent model's `fit`, `evaluate` and `predict`
+    turn it into a `ValueError` (see `input_error`). The checks run in the
+    input pipeline's threads, beside the training step.
+
+    Args:
+        dataset: `tf.data.Dataset` of image batches, `(images, labels)` or
+            `{"images": ..., "labels": ...}`.
+        num_classes: int or None. Check integer labels against it.
+        allow_unlabelled: bool. Accept -1 for an unlabelled example.
+        name: str. The argument name used in the messages.
+    """
+
+    def check(*element):
+        if len(element) == 1 and isinstance(element[0], dict):
+            images, labels = element[0]["images"], element[0].get("labels")
+        else:
+            images, labels = element[0], element[1] if len(element) > 1 else None
+        pixels = tf.cast(images, "float32")
+        low, high = tf.reduce_min(pixels), tf.reduce_max(pixels)
+        asserts = [
+            tf.debugging.Assert(
+                tf.reduce_all(tf.math.is_finite(pixels)),
+                [f"{INPUT_CHECK}: {name}: a batch of images holds NaN or infinite values."],
+            ),
+            tf.debugging.Assert(
+                tf.logical_and(low >= 0.0, high <= 1.0),
+                [f"{INPUT_CHECK}: {name}: expected images in [0, 1] (divide 8-bit images "
+                 "by 255); a batch spans", low, "to", high],
+            ),
+        ]
+        if num_classes is not None and labels is not None and labels.dtype.is_integer:
+            lowest = -1 if allow_unlabelled else 0
+            asserts.append(tf.debugging.Assert(
+                tf.logical_and(
+                    tf.reduce_all(labels >= lowest), tf.reduce_all(labels < num_classes)
+                ),
+                [f"{INPUT_CHECK}: y: expected labels in [{lowest}, {num_classes - 1}] "
+                 f"for {num_classes} classes; a batch spans",
+                 tf.reduce_min(labels), "to", tf.reduce_max(labels)],
+            ))
+        with tf.control_dependencies(asserts):
+            return tf.nest.map_structure(tf.identity, element if len(element) > 1 else element[0])
+
+    return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def input_error(error):
+    """The `ValueError` for an `InvalidArgumentError` raised by `check_batches`, else None."""
+    text = str(getattr(error, "message", error))
+    if INPUT_CHECK not in text:
+        return None
+    # tf.debugging.Assert prints its data as "[message] [value] [to] [value]".
+    line = text[text.index(INPUT_CHECK) + len(INPUT_CHECK) + 2 :].splitlines()[0]
+    pieces = line.split("] [")
+    pieces[-1] = pieces[-1][: pieces[-1].rindex("]")] if "]" in pieces[-1] else pieces[-1]
+    return ValueError(" ".join(pieces))
+
+
+def check_fit_labels(x, y, num_classes, allow_unlabelled=False, one_hot=True, name="y"):
     """Validates the labels a labelled model's `fit` receives.
 
     Labels are integers in `[0, num_classes)` (or -1, "unlabelled", when
-    `allow_unlabelled`), or one-hot rows of width `num_classes`. For a
-    `tf.data.Dataset`, its element spec must hold `(images, labels)` of that kind.
+    `allow_unlabelled`), or, when `one_hot`, rows of width `num_classes`. For
+    a `tf.data.Dataset`, its element spec must hold `(images, labels)` of that
+    kind; the values are checked batch by batch (`check_batches`).
     """
+    integers = f"integer class labels shaped (batch,) in [{-1 if allow_unlabelled else 0}, " \
+        f"{num_classes - 1}]"
+    expected = integers + (f" or one-hot rows of size {num_classes}" if one_hot else "")
     if isinstance(x, tf.data.Dataset):
         spec = x.element_spec
-        if not isinstance(spec, tuple) or len(spec) < 2:
+        if isinstance(spec, dict):
+            spec = (spec.get("images"), spec.get("labels"))
+        if not isinstance(spec, tuple) or len(spec) < 2 or spec[1] is None:
             raise ValueError(
                 f"{name}: this model needs labels; expected a dataset of (images, "
-                f"labels); got element spec {spec}."
+                f"labels); got element spec {x.element_spec}."
             )
-        shape = tuple(spec[1].shape)
-        if len(shape) == 2 and shape[1] not in (None, num_classes):
+        shape, dtype = tuple(spec[1].shape), spec[1].dtype
+        one_hot_rows = one_hot and len(shape) == 2 and shape[1] in (None, num_classes)
+        if not (one_hot_rows or (len(shape) == 1 and dtype.is_integer)):
             raise ValueError(
-                f"{name}: expected one-hot labels of size {num_classes} (the class "
-                f"count); the dataset yields size {shape[1]}."
-            )
-        if len(shape) not in (1, 2):
-            raise ValueError(
-                f"{name}: expected labels shaped (batch,) or (batch, {num_classes}); "
-                f"the dataset yields {shape}."
+                f"{name}: expected {expected}; the dataset yields {dtype.name} labels "
+                f"shaped {shape}."
             )
         return
     if y is None:
@@ -333,13 +410,17 @@ def check_fit_labels(x, y, num_classes, allow_unlabelled=False, name="y"):
     y = np.asarray(y)
     if len(y) != len(x):
         raise ValueError(f"{name}: expected one label per image ({len(x)}); got {len(y)}.")
-    if y.ndim == 2:
+    if y.ndim == 2 and one_hot:
         if y.shape[1] != num_classes:
             raise ValueError(
                 f"{name}: expected one-hot labels of size {num_classes} (the class "
                 f"count); got size {y.shape[1]}."
             )
+        if y.size and not (np.all(np.isfinite(y)) and y.min() >= 0 and y.max() <= 1):
+            raise ValueError(f"{name}: expected one-hot rows of 0s and 1s.")
         return
+    if y.ndim != 1:
+        raise ValueError(f"{name}: expected {expected}; got an array shaped {y.shape}.")
     check_labels(y, num_classes, name=name, allow_unlabelled=allow_unlabelled)
     if allow_unlabelled and y.size and not np.any(y >= 0):
         raise ValueError(
@@ -397,6 +478,11 @@ def semi_supervised_dataset(x, y, batch_size=100, labelled_batch_size=None, seed
     labelled = np.flatnonzero(y >= 0)
     if len(labelled) == 0:
         raise ValueError("y: expected at least one labelled example (label >= 0).")
+    if not 0 < batch_size <= len(x):
+        raise ValueError(
+            f"batch_size: expected 1 to {len(x)} (the image count: batches are full); "
+            f"got {batch_size}."
+        )
     labelled_batch_size = labelled_batch_size or min(len(labelled), batch_size)
     everything = tf.data.Dataset.from_tensor_slices(x).cache()
     everything = everything.shuffle(len(x), seed=seed).batch(batch_size, drop_remainder=True)
@@ -438,6 +524,11 @@ def make_dataset(
         drop_remainder: bool. Drop a last partial batch. Defaults to False.
     """
     check_images(x)
+    if batch_size < 1 or (drop_remainder and batch_size > len(x)):
+        raise ValueError(
+            f"batch_size: expected 1 to {len(x)} (the image count"
+            f"{', with drop_remainder' if drop_remainder else ''}); got {batch_size}."
+        )
     if y is not None:
         y = np.asarray(y)
         if len(y) != len(x):

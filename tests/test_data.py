@@ -69,6 +69,16 @@ def test_read_idx_rejects_other_files(tmp_path):
         data.read_idx(path)
 
 
+def test_read_idx_names_a_cut_gzip_file(idx_folder):
+    path = os.path.join(idx_folder[0], "train-images-idx3-ubyte.gz")
+    with open(path, "rb") as f:
+        whole = f.read()
+    with open(path, "wb") as f:
+        f.write(whole[: len(whole) // 2])  # a download that stopped half way
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz is damaged"):
+        data.read_idx(path)
+
+
 @pytest.mark.skipif(
     not os.environ.get(data.DATA_DIR_VARIABLE), reason="needs the real MNIST files"
 )

@@ -9,12 +9,13 @@ short list of updates, each computing per-example losses through
 """
 
 import contextlib
+import warnings
 
 import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_latent import data, losses
+from keras_latent import callbacks, data, losses
 
 OPTIMIZER_SUFFIX = "_optimizer"
 
@@ -30,7 +31,7 @@ def _sizes(tensors):
     return [t.shape[-1] if len(t.shape) == 2 else tuple(t.shape[1:]) for t in tensors]
 
 
-def check_network_sizes(network, name, expected, inputs=True, what="latent size"):
+def check_network_sizes(network, name, expected, inputs=True, what="the latent size"):
     """Raises `ValueError` unless `network`'s inputs (or outputs) have `expected` sizes.
 
     Args:
@@ -109,6 +110,14 @@ class MultiOptimizerModel(keras.Model):
     ['first_loss', 'second_loss']
     """
 
+    # Whether `fit` takes a `y` (targets of any kind, unchecked, unless num_classes).
+    takes_y = True
+    # Class labels: None, or the class count `y` is checked against.
+    num_classes = None
+    # Whether -1 ("unlabelled") and one-hot rows are accepted as labels.
+    accepts_unlabelled = False
+    accepts_one_hot = True
+
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
@@ -133,7 +142,33 @@ class MultiOptimizerModel(keras.Model):
         return None
 
     def check_fit_labels(self, x, y):
-        """Checks the labels `fit` receives; a model without labels checks none."""
+        """Checks the labels `fit`/`evaluate` receive against `num_classes`.
+
+        A model that trains without labels (`takes_y` False) refuses `y` and
+        warns that a dataset's labels go unused; one with classes needs labels,
+        integers in range (-1 too when `accepts_unlabelled`) or one-hot rows
+        (when `accepts_one_hot`); other targets are the model's to check.
+        """
+        if not self.takes_y:
+            if y is not None:
+                raise ValueError(
+                    f"y: this {type(self).__name__} trains without labels; pass the "
+                    "images alone."
+                )
+            spec = x.element_spec if isinstance(x, tf.data.Dataset) else None
+            if isinstance(spec, tuple) and len(spec) > 1:
+                warnings.warn(
+                    f"x: this {type(self).__name__} trains without labels; the "
+                    "dataset's labels are not used.",
+                    stacklevel=3,
+                )
+            return
+        if self.num_classes is None:
+            return
+        data.check_fit_labels(
+            x, y, self.num_classes, allow_unlabelled=self.accepts_unlabelled,
+            one_hot=self.accepts_one_hot,
+        )
 
     # Losses and metrics ---------------------------------------------------------
 
@@ -285,15 +320,95 @@ class MultiOptimizerModel(keras.Model):
 
     # Training ----------------------------------------------------------------------
 
-    def fit(self, x=None, y=None, **kwargs):
-        """`keras.Model.fit` after checking `x` and `y` (arrays or a `tf.data.Dataset`)."""
-        if self.image_shape is not None:
-            data.check_fit_data(x, shape=self.image_shape)
-        self.check_fit_labels(x, y)
+    def checked_inputs(self, x, y=None, labels_needed=True):
+        """`x` (and `y`) checked as `fit` and `evaluate` need them, before any graph.
+
+        Arrays are checked whole; a `tf.data.Dataset` by its element spec now
+        and batch by batch as it is read (`data.check_batches`). Returns `x`,
+        wrapped in those checks when it is a dataset.
+        """
+        if labels_needed:
+            self.check_fit_labels(x, y)
+        if self.image_shape is None:  # not an image model: nothing more to check
+            return x
+        data.check_fit_data(x, shape=self.image_shape)
+        if isinstance(x, tf.data.Dataset):
+            if x.cardinality() == 0:
+                raise ValueError(
+                    "x: the dataset is empty (with drop_remainder, a batch larger "
+                    "than the data yields none); nothing would run."
+                )
+            x = data.check_batches(
+                x, num_classes=self.num_classes, allow_unlabelled=self.accepts_unlabelled
+            )
+        return x
+
+    @contextlib.contextmanager
+    def _input_errors(self):
+        """Turns a failed `data.check_batches` check into the `ValueError` it stands for."""
+        try:
+            yield
+        except tf.errors.InvalidArgumentError as error:
+            replacement = data.input_error(error)
+            if replacement is None:
+                raise
+            raise replacement from None
+
+    def _steps_taken(self):
+        roles = self.optimizer_roles()
+        return int(getattr(self, next(iter(roles))).iterations.numpy()) if roles else 0
+
+    def fit(self, x=None, y=None, check_finite=True, **kwargs):
+        """`keras.Model.fit` after checking `x` and `y` (arrays or a `tf.data.Dataset`).
+
+        Bad input raises `ValueError` naming the argument: arrays before any
+        graph is built, a dataset's first bad batch as it is read. A loss that
+        turns NaN or infinite stops the run with
+        `callbacks.NonFiniteLossError` (see `callbacks.StopOnNonFinite`,
+        added unless `check_finite=False` or one is passed), and a fit that
+        would run no step raises instead of returning an empty history.
+        """
+        x = self.checked_inputs(x, y)
         if isinstance(x, tf.data.Dataset):
             # A dataset shuffles itself (see `data.make_dataset`); Keras would warn.
             kwargs.setdefault("shuffle", False)
-        return super().fit(x, y, **kwargs)
+        given = list(kwargs.pop("callbacks", None) or [])
+        if check_finite and not any(
+            isinstance(c, callbacks.StopOnNonFinite) for c in given
+        ):
+            backups = [c for c in given if hasattr(c, "backup_dir")]
+            given.append(callbacks.StopOnNonFinite(backups[0] if backups else None))
+        before = self._steps_taken() if self.compiled else 0
+        with self._input_errors():
+            history = super().fit(x, y, callbacks=given, **kwargs)
+        if history.epoch and self._steps_taken() == before:
+            raise ValueError(
+                "x: fit ran no training step: the data yielded no batch (an empty "
+                "dataset, or drop_remainder with a batch larger than the data)."
+            )
+        return history
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """`keras.Model.evaluate` after the input checks of `fit`."""
+        x = self.checked_inputs(x, y)
+        with self._input_errors():
+            return super().evaluate(x, y, **kwargs)
+
+    def predict(self, x, **kwargs):
+        """`keras.Model.predict` after checking the images (and labels, in a dict)."""
+        images, labels = self.split_inputs(x)
+        if isinstance(x, dict):
+            if self.num_classes is not None and labels is not None:
+                data.check_fit_labels(
+                    images, labels, self.num_classes, one_hot=self.accepts_one_hot,
+                    name="labels",
+                )
+            if self.image_shape is not None:
+                data.check_fit_data(images, shape=self.image_shape, name="images")
+        else:
+            x = self.checked_inputs(x, labels_needed=False)
+        with self._input_errors():
+            return super().predict(x, **kwargs)
 
     # Inputs ------------------------------------------------------------------------
 
@@ -321,6 +436,37 @@ class MultiOptimizerModel(keras.Model):
         return inputs, None
 
     # Serialization -----------------------------------------------------------------
+
+    def seed_generators(self):
+        """Every `keras.random.SeedGenerator` of the model and its layers (dropout's too)."""
+        found, seen = [], set()
+        for layer in all_layers(self):
+            # Keras tracks each layer's generators here; their state is not a weight.
+            for generator in getattr(layer, "_seed_generators", ()):
+                if id(generator) not in seen:
+                    seen.add(id(generator))
+                    found.append(generator)
+        return found
+
+    def save_own_variables(self, store):
+        """Saves the model's own variables and the state of every seed generator.
+
+        Keras saves a layer's weights but not its generators' state, so a
+        reloaded or resumed model would draw other prior samples (and dropout
+        masks) than one that never stopped.
+        """
+        super().save_own_variables(store)
+        for i, generator in enumerate(self.seed_generators()):
+            store[f"seed_generator_{i}"] = generator.state
+
+    def load_own_variables(self, store):
+        own = self._trainable_variables + self._non_trainable_variables
+        for i, variable in enumerate(own):
+            variable.assign(store[f"{i}"])
+        keys = set(store.keys())
+        for i, generator in enumerate(self.seed_generators()):
+            if f"seed_generator_{i}" in keys:  # files saved before 0.1.0 lack them
+                generator.state.assign(store[f"seed_generator_{i}"])
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

@@ -126,7 +126,8 @@ def test_fit_on_dataset_of_other_size_and_channels():
     y = rng.integers(0, 5, 40)
     model = make_aae(image_shape=(32, 24, 3), latent_dim=3, prior="uniform")
     model.compile()
-    history = model.fit(kl.data.make_dataset(x, y, batch_size=10, seed=0), epochs=2, verbose=0)
+    with pytest.warns(UserWarning, match="labels are not used"):
+        history = model.fit(kl.data.make_dataset(x, y, batch_size=10, seed=0), epochs=2, verbose=0)
     assert np.isfinite(history.history["recon_loss"]).all()
     assert model.predict(x[:4], verbose=0).shape == (4, 32, 24, 3)
     assert model.encode(x[:4]).shape == (4, 3)

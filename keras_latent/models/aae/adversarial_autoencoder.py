@@ -14,6 +14,13 @@ from keras_latent.models.multi_optimizer_model import (
 SCHEDULES = ("paper", "joint")
 
 
+def check_count(n, name="n"):
+    """`n` as a positive int; `ValueError` naming `name` if it is not one."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name}: expected a positive int count; got {n!r}.")
+    return int(n)
+
+
 def _as_float32(outputs):
     """`predict`'s output (an array or a list of them) as float32 arrays."""
     if isinstance(outputs, (list, tuple)):
@@ -156,13 +163,21 @@ class AdversarialAutoencoder(MultiOptimizerModel):
 
     def check_networks(self):
         """Checks that the networks' sizes agree; raises `ValueError` if not."""
-        check_network_sizes(self.decoder, "decoder", self.decoder_input_sizes())
+        # Labelled variants put the class count first into the decoder, last
+        # into the discriminator.
+        check_network_sizes(
+            self.decoder, "decoder", self.decoder_input_sizes(),
+            what="the class count, the latent size"
+            if len(self.decoder_input_sizes()) == 2 else "the latent size",
+        )
         check_network_sizes(
             self.decoder, "decoder", [self.image_shape], inputs=False,
             what="the encoder's input shape",
         )
         check_network_sizes(
-            self.discriminator, "discriminator", self.discriminator_input_sizes()
+            self.discriminator, "discriminator", self.discriminator_input_sizes(),
+            what="the latent size, the class count"
+            if len(self.discriminator_input_sizes()) == 2 else "the latent size",
         )
 
     @property
@@ -344,6 +359,14 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         z = self.encoder(x, training=training)
         return self.decoder(self.decoder_inputs(z, labels), training=training)
 
+    # Whether the decoder takes the label beside z (the supervised AAE's does).
+    decoder_takes_labels = False
+
+    @property
+    def takes_y(self):
+        """Labels go to the variants with classes; the plain AAE takes none."""
+        return self.num_classes is not None
+
     def encode(self, x, batch_size=256):
         """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
         data.check_images(x, shape=self.image_shape)
@@ -351,16 +374,68 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         # float32 even when the networks compute in 16 bits (mixed precision).
         return _as_float32(codes)
 
+    def checked_codes(self, z, name="z"):
+        """`z` as a float32 array `(N, latent_dim)`; `ValueError` naming `name` if not."""
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) == 0:
+            raise ValueError(
+                f"{name}: expected codes shaped (N >= 1, {self.latent_dim}) (the "
+                f"latent size); got an array of shape {z.shape}."
+            )
+        if not np.issubdtype(z.dtype, np.number) or not np.all(np.isfinite(z)):
+            raise ValueError(f"{name}: expected finite numbers; got {z.dtype} with NaN or inf.")
+        return z.astype("float32")
+
+    def checked_labels(self, labels, n, name="labels"):
+        """`labels` as `n` ints in `[0, num_classes)` (one-hot rows are read too)."""
+        classes = self.num_classes or getattr(self.prior, "num_classes", None)
+        if not classes:
+            raise ValueError(
+                f"{name}: this {type(self).__name__} and its prior have no classes; "
+                "pass no labels."
+            )
+        labels = np.asarray(labels)
+        if labels.ndim == 2 and labels.shape[1] == classes:
+            labels = labels.argmax(axis=1)
+        expected = f"{name}: expected {n} integer labels in [0, {classes - 1}] (one per code)"
+        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"{expected}; got {labels.dtype} labels shaped {labels.shape}.")
+        if labels.min() < 0 or labels.max() >= classes:
+            raise ValueError(f"{expected}; got values {labels.min()} to {labels.max()}.")
+        return labels
+
     def decode(self, z, labels=None):
-        """Images decoded from codes `z`, a float32 NumPy array `(N, H, W, C)`."""
-        z = ops.convert_to_tensor(z, "float32")
-        images = self.decoder(self.decoder_inputs(z, labels), training=False)
+        """Images decoded from codes `z`, a float32 NumPy array `(N, H, W, C)`.
+
+        `labels` (one per code) go to a decoder that takes them (the supervised
+        AAE's) and are required there; other models take none.
+        """
+        z = self.checked_codes(z)
+        if self.decoder_takes_labels:
+            if labels is None:
+                raise ValueError(
+                    f"labels: this {type(self).__name__}'s decoder writes z as a given "
+                    "class; pass one label per code."
+                )
+            labels = self.checked_labels(labels, len(z))
+        elif labels is not None:
+            raise ValueError(
+                f"labels: this {type(self).__name__}'s decoder takes codes alone; "
+                "pass no labels."
+            )
+        images = self.decoder(self.decoder_inputs(ops.convert_to_tensor(z), labels), training=False)
         return ops.convert_to_numpy(ops.cast(images, "float32"))
 
     def sample(self, n, labels=None, seed=None):
-        """Decodes `n` draws from the prior (of class `labels` when given)."""
-        z = self.prior.sample(n, labels=labels, seed=seed)
-        return self.decode(z, labels)
+        """Decodes `n` draws from the prior (of class `labels` when given).
+
+        A prior with per-class components (`mixture`, `swiss_roll`) draws each
+        code from its label's component; `seed` fixes the draws.
+        """
+        n = check_count(n)
+        if labels is not None:
+            labels = self.checked_labels(labels, n)
+        return self.decode(self.prior.sample(n, labels=labels, seed=seed))
 
     def get_config(self):
         serialize = keras.saving.serialize_keras_object

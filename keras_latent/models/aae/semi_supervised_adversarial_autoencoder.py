@@ -1,11 +1,15 @@
 """The semi-supervised AAE: a softmax head y regularised toward one-hot codes."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_latent import data, distribute, losses, priors
-from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
+from keras_latent import distribute, losses, priors
+from keras_latent.models.aae.adversarial_autoencoder import (
+    AdversarialAutoencoder,
+    check_count,
+)
 from keras_latent.models.multi_optimizer_model import check_network_sizes
 
 
@@ -95,6 +99,10 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         self.category_prior = priors.Categorical(self.num_classes)
         self.add_trackers("d_cat_loss", "supervised_loss")
 
+    # Labels are integers, -1 for an unlabelled example (one-hot rows cannot say so).
+    accepts_unlabelled = True
+    accepts_one_hot = False
+
     def code_size(self):
         outputs = self.encoder.outputs
         if len(outputs) != 2 or outputs[0].shape[-1] != self.num_classes:
@@ -136,9 +144,6 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             ae_optimizer, d_optimizer, g_optimizer, d_cat_optimizer=d_cat_optimizer,
             supervised_optimizer=supervised_optimizer, **kwargs,
         )
-
-    def check_fit_labels(self, x, y):
-        data.check_fit_labels(x, y, self.num_classes, allow_unlabelled=True)
 
     def category_codes(self, n):
         """`n` one-hot draws of a uniform categorical, D_cat's real examples."""
@@ -222,6 +227,52 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         x, _ = self.split_inputs(inputs)
         y, _ = self.encoder(x, training=training)
         return y
+
+    def encode(self, x, batch_size=256):
+        """Codes `[y (N, num_classes), z (N, latent_dim)]` of images `x`; y sums to 1."""
+        return super().encode(x, batch_size=batch_size)
+
+    def decode(self, z, labels=None):
+        """Images decoded from `[y, z]` (what `encode` returns), or from z and `labels`.
+
+        Args:
+            z: `[y, z]`, class probabilities (or one-hot rows) and style codes;
+                or the style codes `(N, latent_dim)` alone, with `labels`.
+            labels: ints `(N,)` or None. The class to write each z as, when `z`
+                holds the style codes alone.
+        """
+        if isinstance(z, (list, tuple)):
+            if len(z) != 2 or labels is not None:
+                raise ValueError(
+                    "z: expected [y, z] as encode returns it (and no labels), or the "
+                    f"style codes alone with labels; got a list of {len(z)}."
+                )
+            y, z = z
+            z = self.checked_codes(z)
+            y = np.asarray(y, "float32")
+            if y.shape != (len(z), self.num_classes) or not np.all(np.isfinite(y)):
+                raise ValueError(
+                    f"z: expected y shaped ({len(z)}, {self.num_classes}) (class "
+                    f"probabilities, one row per code); got {y.shape}."
+                )
+        else:
+            z = self.checked_codes(z)
+            if labels is None:
+                raise ValueError(
+                    "labels: the decoder needs the class y beside z; pass one label "
+                    "per code, or decode the [y, z] that encode returns."
+                )
+            y = np.eye(self.num_classes, dtype="float32")[self.checked_labels(labels, len(z))]
+        images = self.decoder([ops.convert_to_tensor(y), ops.convert_to_tensor(z)], training=False)
+        return ops.convert_to_numpy(ops.cast(images, "float32"))
+
+    def sample(self, n, labels=None, seed=None):
+        """Decodes `n` prior draws of z as `labels` (default: classes drawn uniformly)."""
+        n = check_count(n)
+        if labels is None:
+            classes = ops.convert_to_numpy(self.category_prior.sample(n, seed=seed))
+            labels = classes.argmax(axis=1)
+        return self.decode(self.prior.sample(n, seed=seed), labels)
 
     def get_config(self):
         config = super().get_config()

@@ -4,8 +4,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import data, distribute
-from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
+from keras_latent import distribute
+from keras_latent.models.aae.adversarial_autoencoder import (
+    AdversarialAutoencoder,
+    check_count,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
@@ -62,17 +65,12 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
     def decoder_inputs(self, z, labels):
         return [self.one_hot(labels), z]
 
-    def check_fit_labels(self, x, y):
-        data.check_fit_labels(x, y, self.num_classes)
+    decoder_takes_labels = True
 
     def sample(self, n, labels=None, seed=None):
         """Decodes `n` prior draws as the digits `labels` (default: 0, 1, 2, ...)."""
-        labels = np.arange(n) % self.num_classes if labels is None else np.asarray(labels)
-        if labels.shape != (n,) or labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(
-                f"labels: expected {n} ints in [0, {self.num_classes - 1}]; got "
-                f"{labels.tolist()}."
-            )
+        n = check_count(n)
+        labels = np.arange(n) % self.num_classes if labels is None else labels
         return self.decode(self.prior.sample(n, seed=seed), labels)
 
 
@@ -139,6 +137,3 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
             batch_size,
         )
         return codes, labels
-
-    def check_fit_labels(self, x, y):
-        data.check_fit_labels(x, y, self.num_classes)
