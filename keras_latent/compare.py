@@ -7,7 +7,8 @@ REFERENCE_DIR defaults to `figures/<reproduction>` (the name recorded in the run
 tolerance stored with the reference and whether the difference lies within it; writes
 one side-by-side PNG (reference left, new right) into `RUN_DIR/compare/` for every
 figure the two folders share. Exits 0 when every reference metric is matched within
-tolerance, 1 when one is not (or is missing), 2 when a folder lacks `metrics.json`.
+tolerance, 1 when one is not (or is missing) or when the two runs trained on
+different datasets, 2 when a folder lacks `metrics.json`.
 
 A reference `metrics.json` may carry `"tolerances"`: `{"default": {"rtol": r,
 "atol": a}, "<metric>": {...}}`, where `<metric>` is a dotted path such as
@@ -148,6 +149,13 @@ def main(argv=None):
     print(f"run:       {args.run_dir}\nreference: {reference_dir}\n")
     if run.get("quick") and not reference.get("quick"):
         print("note: the run is a --quick smoke run; the reference is a full run.\n")
+    datasets = [record.get("settings", {}).get("dataset") for record in (run, reference)]
+    mismatch = None not in datasets and datasets[0] != datasets[1]
+    if mismatch:
+        print(
+            f"note: the run trained on {datasets[0]!r}, the reference on {datasets[1]!r}; "
+            "their metrics are not comparable.\n"
+        )
     rows = compare_metrics(run, reference)
     print(format_table(rows))
 
@@ -165,6 +173,9 @@ def main(argv=None):
         print(f"\n{len(shared)} side-by-side figures in {out}")
 
     outside = [row[0] for row in rows if not row[5]]
+    if mismatch:
+        print(f"\nnot comparable: datasets {datasets[0]!r} and {datasets[1]!r} differ")
+        return 1
     if outside:
         print(f"\n{len(outside)} metric(s) outside tolerance: {', '.join(outside)}")
         return 1

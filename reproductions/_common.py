@@ -46,10 +46,15 @@ def parse_args(name, doc, argv=None, add_arguments=None):
     )
     parser.add_argument(
         "--dataset",
-        default="mnist",
+        default=None,
         help="mnist, fashion_mnist, digits or a path to an .npz (default mnist)",
     )
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs")
+    parser.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        help="keep a --quick run's checkpoints/ (a full run always keeps them)",
+    )
     parser.add_argument(
         "--distribute",
         choices=DISTRIBUTE,
@@ -66,6 +71,11 @@ def parse_args(name, doc, argv=None, add_arguments=None):
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
+    # Only a run that names no data may fall back to a stand-in (see `_load`).
+    args.data_named = bool(
+        args.dataset or args.data_dir or os.environ.get("KERAS_LATENT_DATA_DIR")
+    )
+    args.dataset = args.dataset or "mnist"
     if args.out is None:
         sub = ("runs", f"{name}-quick") if args.quick else ("figures", name)
         args.out = os.path.join(REPO_ROOT, *sub)
@@ -128,8 +138,10 @@ def configure(args):
 def load_data(args, settings):
     """Loads `args.dataset`, cut to `settings["train_size"]` training images when set.
 
-    A --quick run falls back to `digits` when MNIST is missing; `settings["dataset"]`
-    records what was loaded.
+    A --quick run that names no data (no --dataset, --data-dir or
+    $KERAS_LATENT_DATA_DIR) falls back to `digits` when MNIST cannot be
+    downloaded; data that was named and cannot be read is an error.
+    `settings["dataset"]` records what was loaded.
     """
     (x_train, y_train), test = _load(args)
     settings["dataset"] = args.dataset
@@ -144,7 +156,7 @@ def _load(args):
     try:
         return data.load_dataset(args.dataset, data_dir=args.data_dir)
     except data.DatasetUnavailableError as error:
-        if not args.quick:
+        if not args.quick or getattr(args, "data_named", True):
             raise
         banner = "!" * 78
         print(
@@ -163,12 +175,17 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
 
     A finished model is saved as `<checkpoint_dir>/<tag>.keras` beside `<tag>.json`,
     the settings it was trained with (`stamp`); a copy with other settings is
-    trained afresh. While a model trains, `keras.callbacks.BackupAndRestore`
-    keeps its last finished epoch, so a killed run resumes from there.
+    trained afresh. While a model trains, `callbacks.BackupAndRestore` keeps its
+    last finished epochs in `<tag>-backup/`, so a killed run resumes from there.
+    Every file is written atomically (`keras_latent.checkpoints`): a kill while
+    one is written leaves a partial file that the next start reports and
+    removes, and a finished model that cannot be loaded is trained again
+    (resuming from its backup).
     """
-    import keras
+    from keras_latent import callbacks, checkpoints
 
     os.makedirs(checkpoint_dir, exist_ok=True)
+    checkpoints.remove_partial_files(checkpoint_dir)
     final = os.path.join(checkpoint_dir, f"{tag}.keras")
     stamp_path = os.path.join(checkpoint_dir, f"{tag}.json")
     wanted = json.dumps(stamp, sort_keys=True)
@@ -176,19 +193,23 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
     if os.path.exists(stamp_path):
         with open(stamp_path) as f:
             same = f.read() == wanted
-        if same and os.path.exists(final):
-            print(f"{tag}: loading the finished model from {final}")
-            return keras.saving.load_model(final)
-        if not same:
+        if same:
+            model = checkpoints.load_model(final)
+            if model is not None:
+                print(f"{tag}: loading the finished model from {final}")
+                return model
+        else:
             print(f"{tag}: checkpoints hold other settings; training afresh")
             shutil.rmtree(backup, ignore_errors=True)
-    with open(stamp_path, "w") as f:
-        f.write(wanted)
+            if os.path.exists(final):
+                os.remove(final)
+    checkpoints.write_text(stamp_path, wanted)
     model = build()
-    callbacks = list(fit_kwargs.pop("callbacks", []))
-    callbacks.append(keras.callbacks.BackupAndRestore(backup))
-    model.fit(x, y, callbacks=callbacks, **fit_kwargs)
-    model.save(final)
+    given = list(fit_kwargs.pop("callbacks", []))
+    saver = callbacks.BackupAndRestore(backup, delete_on_end=False)
+    model.fit(x, y, callbacks=given + [saver], **fit_kwargs)
+    checkpoints.save_model(model, final)
+    shutil.rmtree(backup, ignore_errors=True)  # only once the finished model is on disk
     return model
 
 
@@ -245,14 +266,25 @@ def write_metrics(out, name, metrics, settings, args, started, tolerances=None):
         "wall_time_s": round(time.time() - started, 1),
         "versions": versions(),
     }
+    from keras_latent import checkpoints
+
     path = os.path.join(out, "metrics.json")
-    with open(path, "w") as f:
-        json.dump(record, f, indent=2, sort_keys=False)
-        f.write("\n")
+    checkpoints.write_json(path, record)
     return path
 
 
-def finish(paths):
+def finish(paths, args=None):
+    """Lists the files written; a --quick run then drops its checkpoints.
+
+    A smoke run's models are worth less than the disk they take (hundreds of
+    MB for the AAE scripts), so --quick removes `<out>/checkpoints/` once
+    everything is written, unless --keep-checkpoints.
+    """
+    if args is not None and args.quick and not args.keep_checkpoints:
+        folder = os.path.join(args.out, "checkpoints")
+        if os.path.isdir(folder):
+            shutil.rmtree(folder)
+            print(f"--quick: removed {folder} (pass --keep-checkpoints to keep it)")
     print("wrote:")
     for path in paths:
         print(f"  {path}")

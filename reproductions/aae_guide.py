@@ -353,7 +353,7 @@ def main(argv=None):
     paths.append(
         _common.write_metrics(args.out, NAME, metrics, settings, args, started, TOLERANCES)
     )
-    return _common.finish(paths)
+    return _common.finish(paths, args)
 
 
 

@@ -250,7 +250,7 @@ def main(argv=None):
     paths.append(
         _common.write_metrics(args.out, NAME, metrics, settings, args, started, TOLERANCES)
     )
-    return _common.finish(paths)
+    return _common.finish(paths, args)
 
 
 def train_unsupervised(args, settings, i, name, x_train, held_out):

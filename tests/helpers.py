@@ -1,4 +1,4 @@
-"""Round trips that every serializable class in keras-latent must pass."""
+"""Round trips that every serializable class in keras-latent must pass, and a stop."""
 
 import os
 
@@ -28,3 +28,19 @@ def assert_saved_model_round_trip(model, inputs, tmp_path, outputs=None):
     for a, b in zip(model.weights, loaded.weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
     return loaded
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Interrupts a run at the end of epoch `epoch`, as a kill would.
+
+    Put it before a `BackupAndRestore` in the callbacks: that epoch is then not
+    backed up, and a restarted run repeats it.
+    """
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt

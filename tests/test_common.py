@@ -10,18 +10,7 @@ import pytest
 
 import keras_latent as kl
 from reproductions import _common
-
-
-class StopAfter(keras.callbacks.Callback):
-    """Stops a run abruptly at the end of an epoch, as a killed process would."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
+from tests.helpers import StopAfter
 
 
 def build():
@@ -43,8 +32,9 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
             build, images, dict(fit, callbacks=[StopAfter(1)]), folder, "aae", stamp
         )
     assert not os.path.exists(os.path.join(folder, "aae.keras"))
-    with open(os.path.join(folder, "aae-backup", "training_metadata.json")) as f:
-        assert json.load(f)["epoch"] == 1  # the stop came before epoch 1 was saved
+    with open(os.path.join(folder, "aae-backup", "state.json")) as f:
+        # The stop came before the second epoch was saved.
+        assert [e["epoch"] for e in json.load(f)["checkpoints"]] == [1]
 
     epochs_run = []
     counter = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
@@ -89,3 +79,35 @@ def test_distribute_and_precision_options_set_strategy_and_policy(images):
         keras.mixed_precision.set_global_policy("float32")
     with pytest.raises(SystemExit):
         _common.parse_args("x", "x", ["--distribute", "horovod"])
+
+
+@pytest.mark.parametrize(
+    "argv, variable",
+    [
+        (["--quick", "--data-dir", "no-such-folder"], None),
+        (["--quick", "--dataset", "fashion_mnist"], None),
+        (["--quick"], "no-such-folder"),
+    ],
+)
+def test_quick_falls_back_only_when_no_data_was_named(argv, variable, monkeypatch, capsys):
+    from keras_latent import data
+
+    def offline():
+        raise Exception("URL fetch failure")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    if variable is None:
+        monkeypatch.delenv(data.DATA_DIR_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(data.DATA_DIR_VARIABLE, variable)
+    args = _common.parse_args("x", "x", argv)
+    with pytest.raises(data.DatasetUnavailableError):
+        _common.load_data(args, {})  # named data that cannot be read is an error
+
+    monkeypatch.delenv(data.DATA_DIR_VARIABLE, raising=False)
+    args = _common.parse_args("x", "x", ["--quick"])  # nothing named: the stand-in
+    settings = {}
+    (x, _), _ = _common.load_data(args, settings)
+    assert settings["dataset"] == "digits" and x.shape[1:] == (28, 28, 1)
+    assert "NOT comparable" in capsys.readouterr().err

@@ -75,3 +75,17 @@ def test_tolerance_lookup():
     assert compare.tolerance_for("x.c", tolerances) == {"rtol": 0.5, "atol": 0.0}
     assert compare.tolerance_for("z", tolerances) == {"rtol": 0.2, "atol": 0.0}
     assert compare.flatten({"a": {"b": 1, "s": "text"}, "t": True}) == {"a.b": 1.0}
+
+
+def test_runs_on_different_datasets_are_not_comparable(tmp_path, reference, capsys):
+    run = str(tmp_path / "run")
+    make_run(run, {"mixture": {"energy_distance": 0.10, "test_mse": 0.040}})
+    for folder, dataset in ((run, "digits"), (reference, "mnist")):
+        path = os.path.join(folder, "metrics.json")
+        with open(path) as f:
+            record = json.load(f)
+        record["settings"] = {"dataset": dataset}
+        with open(path, "w") as f:
+            json.dump(record, f)
+    assert compare.main([run, reference]) == 1  # every metric matches, the data does not
+    assert "'digits'" in capsys.readouterr().out

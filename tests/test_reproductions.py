@@ -16,7 +16,8 @@ def read_metrics(folder):
 def test_aae_priors_quick(tmp_path):
     from reproductions import aae_priors
 
-    paths = aae_priors.main(["--quick", "--out", str(tmp_path)])
+    paths = aae_priors.main(["--quick", "--out", str(tmp_path), "--keep-checkpoints"])
+    assert os.listdir(tmp_path / "checkpoints")
     names = {os.path.basename(p) for p in paths}
     for prior in aae_priors.SETTINGS["priors"]:
         assert f"prior_{prior}.png" in names and f"latent_grid_{prior}.png" in names
@@ -35,16 +36,19 @@ def test_aae_priors_quick(tmp_path):
     assert record["settings"]["epochs"] == aae_priors.QUICK["epochs"]
     assert record["tolerances"] == aae_priors.TOLERANCES
 
-    # A second run finds the finished models and resumes instead of retraining.
+    # A second run finds the finished models and resumes instead of retraining,
+    # then drops the checkpoints as a --quick run does.
     again = aae_priors.main(["--quick", "--out", str(tmp_path)])
     assert again == paths
     assert read_metrics(tmp_path)["metrics"] == record["metrics"]
+    assert not os.path.exists(tmp_path / "checkpoints")
 
 
 def test_aae_guide_quick(tmp_path):
     from reproductions import aae_guide
 
     paths = aae_guide.main(["--quick", "--out", str(tmp_path)])
+    assert not os.path.exists(tmp_path / "checkpoints")  # a smoke run leaves no models
     names = {os.path.basename(p) for p in paths}
     assert {
         "unsupervised_latent.png", "unsupervised_manifold.png", "supervised_styles.png",
