@@ -27,4 +27,12 @@ from keras_latent.models.aae import (
     build_encoder,
 )
 
+from keras_latent.models.disentangling_ae import (
+    DisentanglingAutoencoder,
+    build_code_encoder,
+    build_disentangling_networks,
+    build_linear_classifier,
+    build_pair_decoder,
+)
+
 __version__ = "0.1.0"

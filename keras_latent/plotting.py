@@ -127,6 +127,34 @@ def latent_scatter(codes, labels=None, title="q(z)"):
     return fig
 
 
+def scatter_panels(panels, labels=None, title=None):
+    """Side-by-side scatters of 2-D points (e.g. t-SNE maps), coloured by one label set.
+
+    Args:
+        panels: dict `{panel title: points (N, 2)}`, all of the same N points.
+        labels: int array `(N,)` or None.
+        title: str or None. Above all panels.
+
+    Example:
+
+    >>> points = np.random.default_rng(0).normal(size=(100, 2))
+    >>> fig = scatter_panels({"s": points, "z": -points}, labels=np.arange(100) % 10)
+    >>> len(fig.axes)
+    2
+    """
+    fig = Figure(figsize=(4.6 * len(panels) + 0.8, 4.8))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, points) in zip(axes, panels.items()):
+        _scatter(ax, points, labels, name)
+        ax.set_aspect("auto")
+    if labels is not None:
+        axes[-1].legend(loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def _limits(*arrays, quantile=0.995):
     stacked = np.concatenate([np.abs(np.asarray(a)[:, :2]) for a in arrays])
     bound = float(np.quantile(stacked, quantile)) * 1.1

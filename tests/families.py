@@ -64,3 +64,14 @@ def semi_supervised_aae(latent_dim=3, units=(32,), num_classes=10, **options):
         num_classes=num_classes,
         **options,
     )
+
+
+def disentangling_ae(z_dim=4, s_dim=4, units=(32,), image_shape=IMAGE, num_classes=10, **options):
+    """Enc_s, Enc_z, Dec and three classifiers (article 001); `units=(256, 256)` is its size."""
+    import keras_latent as kl
+
+    options.setdefault("seed", 0)
+    networks = kl.build_disentangling_networks(
+        image_shape, num_classes, z_dim=z_dim, s_dim=s_dim, hidden_units=units, seed=1
+    )
+    return kl.DisentanglingAutoencoder(**networks, **options)

@@ -145,3 +145,20 @@ def test_precision_recall_sees_shape_where_distances_do_not():
     assert precision == pytest.approx(1 / 2.25, abs=0.07) and recall > 0.9
     with pytest.raises(ValueError, match="neighbours"):
         evaluation.precision_recall(box, box, neighbours=0)
+
+
+def test_probes_of_each_kind_read_a_linear_code_and_not_noise():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 1000)
+    codes = np.eye(10)[labels] + 0.2 * rng.normal(size=(1000, 10))
+    noise = rng.normal(size=(1000, 10))
+    # The label as the radius of a ring: no line separates the rings, an MLP does.
+    angle = rng.uniform(0, 2 * np.pi, 1000)
+    ring = (1 + labels[:, None]) * np.stack([np.cos(angle), np.sin(angle)], 1)
+    for kind in evaluation.PROBES:
+        assert evaluation.latent_probe_accuracy(codes, labels, kind=kind) > 0.95
+        assert evaluation.latent_probe_accuracy(noise, labels, kind=kind) < 0.2
+    assert evaluation.latent_probe_accuracy(ring, labels, kind="linear") < 0.3
+    assert evaluation.latent_probe_accuracy(ring, labels, kind="mlp") > 0.9
+    with pytest.raises(ValueError, match="^kind"):
+        evaluation.latent_probe_accuracy(codes, labels, kind="svm")

@@ -12,6 +12,7 @@ import contextlib
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -48,6 +49,26 @@ def check_network_sizes(network, name, expected, inputs=True, what="the latent s
         raise ValueError(
             f"{name}: expected {where} of sizes {list(expected)} ({what}); it has {got}."
         )
+
+
+def check_count(n, name="n"):
+    """`n` as a positive int; `ValueError` naming `name` if it is not one."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name}: expected a positive int count; got {n!r}.")
+    return int(n)
+
+
+def check_codes(z, size, name="z", what="the latent size"):
+    """`z` as a float32 array `(N >= 1, size)` of finite numbers, else `ValueError`."""
+    z = np.asarray(z)
+    if z.ndim != 2 or z.shape[1] != size or len(z) == 0:
+        raise ValueError(
+            f"{name}: expected codes shaped (N >= 1, {size}) ({what}); got an array "
+            f"of shape {z.shape}."
+        )
+    if not np.issubdtype(z.dtype, np.number) or not np.all(np.isfinite(z)):
+        raise ValueError(f"{name}: expected finite numbers; got {z.dtype} with NaN or inf.")
+    return z.astype("float32")
 
 
 class MultiOptimizerModel(keras.Model):

@@ -8,17 +8,12 @@ from keras import ops
 from keras_latent import data, distribute, losses, priors
 from keras_latent.models.multi_optimizer_model import (
     MultiOptimizerModel,
+    check_codes,
+    check_count,
     check_network_sizes,
 )
 
 SCHEDULES = ("paper", "joint")
-
-
-def check_count(n, name="n"):
-    """`n` as a positive int; `ValueError` naming `name` if it is not one."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name}: expected a positive int count; got {n!r}.")
-    return int(n)
 
 
 def _as_float32(outputs):
@@ -376,15 +371,7 @@ class AdversarialAutoencoder(MultiOptimizerModel):
 
     def checked_codes(self, z, name="z"):
         """`z` as a float32 array `(N, latent_dim)`; `ValueError` naming `name` if not."""
-        z = np.asarray(z)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) == 0:
-            raise ValueError(
-                f"{name}: expected codes shaped (N >= 1, {self.latent_dim}) (the "
-                f"latent size); got an array of shape {z.shape}."
-            )
-        if not np.issubdtype(z.dtype, np.number) or not np.all(np.isfinite(z)):
-            raise ValueError(f"{name}: expected finite numbers; got {z.dtype} with NaN or inf.")
-        return z.astype("float32")
+        return check_codes(z, self.latent_dim, name)
 
     def checked_labels(self, labels, n, name="labels"):
         """`labels` as `n` ints in `[0, num_classes)` (one-hot rows are read too)."""

@@ -6,11 +6,8 @@ import tensorflow as tf
 from keras import ops
 
 from keras_latent import distribute, losses, priors
-from keras_latent.models.aae.adversarial_autoencoder import (
-    AdversarialAutoencoder,
-    check_count,
-)
-from keras_latent.models.multi_optimizer_model import check_network_sizes
+from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
+from keras_latent.models.multi_optimizer_model import check_count, check_network_sizes
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")

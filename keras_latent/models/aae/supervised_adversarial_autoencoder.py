@@ -5,10 +5,8 @@ import numpy as np
 from keras import ops
 
 from keras_latent import distribute
-from keras_latent.models.aae.adversarial_autoencoder import (
-    AdversarialAutoencoder,
-    check_count,
-)
+from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
+from keras_latent.models.multi_optimizer_model import check_count
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")

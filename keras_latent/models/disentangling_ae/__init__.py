@@ -1,0 +1,11 @@
+"""The disentangling autoencoder of article 001 and its builders."""
+
+from keras_latent.models.disentangling_ae.builders import (
+    build_code_encoder,
+    build_disentangling_networks,
+    build_linear_classifier,
+    build_pair_decoder,
+)
+from keras_latent.models.disentangling_ae.disentangling_autoencoder import (
+    DisentanglingAutoencoder,
+)
