@@ -6,18 +6,19 @@ training step executes, counted from the Dense layers' shapes, the share of this
 machine's measured float32 matmul peak that reaches, and the process's peak memory.
 Beside the peak (2048-cubed products) it measures what a batch-100 layer's
 matmul reaches alone, the ceiling of these small products. For the
-AAE it also times the loop the articles write (a `predict` of the codes, then
-`train_on_batch` on the autoencoder, the discriminator and a combined model with
-the discriminator frozen) and reports the ratio. Results go to
-`benchmarks/results/<machine>.json` and `.md`.
+AAE and the disentangling autoencoder it also times the loop their articles
+write (`BASELINES`: `train_on_batch` on combined models with some networks
+frozen; the AAE's with a `predict` of the codes) and reports the ratios. Results
+go to `benchmarks/results/<machine>.json` and `.md`.
 
 Usage:
     python benchmarks/run.py [--families aae,semi_supervised_aae] [--repeats 3]
         [--steps 200] [--out benchmarks/results] [--tag NAME]
 
 A new family joins with one entry in `FAMILIES`: a function returning the compiled
-model (built by its factory in `tests/families.py`), its training data and the
-FLOPs of one step (see `aae`).
+model (built by its factory in `tests/families.py`), its training data, the batch
+`fit` takes and the FLOPs of one step (see `aae`), and, where its article writes a
+training loop, one in `BASELINES`.
 """
 
 import argparse
@@ -94,6 +95,20 @@ def semi_supervised_step_flops(model, batch):
     return per_example * batch
 
 
+def disentangling_step_flops(model, batch):
+    """Article 001's step: `batch` holds `draws_per_step` batches, one per update."""
+    s_enc, z_enc, dec = model.s_encoder, model.z_encoder, model.decoder
+    s_clf, z_clf, x_clf = model.s_classifier, model.z_classifier, model.image_classifier
+    per_example = (
+        train(s_enc) + train(s_clf, input_gradient=True) + train(x_clf)  # supervised
+        + model.clf_z_steps * (forward(z_enc) + train(z_clf))  # the adversary, on fresh z
+        # Enc_z and Dec: s of x and of x' (no gradient), two decodes, both judges.
+        + train(z_enc) + 2 * forward(s_enc) + 2 * train(dec, input_gradient=True)
+        + through(z_clf) + through(x_clf)
+    )
+    return per_example * batch // model.draws_per_step
+
+
 def _images(n, seed=0):
     import numpy as np
 
@@ -144,11 +159,27 @@ def semi_supervised_aae(options):
     return model, (_images(6000), labels), 100, semi_supervised_step_flops
 
 
+def disentangling_ae(options):
+    """Article 001: six networks (256-256 MLPs, 16-D s and z), batch 128 per update.
+
+    `fit`'s batch holds the six batches of one step (`draws_per_step` x 128).
+    """
+    import numpy as np
+
+    from tests import families
+
+    model = families.disentangling_ae(16, 16, (256, 256))
+    model.compile(**options)
+    batch = 128 * model.draws_per_step
+    return model, (_images(6000), np.arange(6000) % 10), batch, disentangling_step_flops
+
+
 FAMILIES = {
     "aae": aae,
     "supervised_aae": supervised_aae,
     "label_regularized_aae": label_regularized_aae,
     "semi_supervised_aae": semi_supervised_aae,
+    "disentangling_ae": disentangling_ae,
 }
 # Each family is timed with these compile options (and mixed precision policies).
 VARIANTS = {
@@ -226,6 +257,24 @@ def time_graph_loop(model, x, y, batch, steps, repeats):
     return statistics.median(rates)
 
 
+def time_python_loop(step, steps, repeats, watched):
+    """Median steps per second of `step(i)` called in Python, after five warm-up
+    steps, and whether the network `watched` moved while timed."""
+    import numpy as np
+
+    for i in range(5):  # warm up every train function
+        step(i)
+    before = [w.numpy().copy() for w in watched.weights]
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(steps):
+            step(i)
+        rates.append(steps / (time.perf_counter() - start))
+    moved = any(not np.allclose(a, w.numpy()) for a, w in zip(before, watched.weights))
+    return statistics.median(rates), moved
+
+
 def article_style_aae(steps, repeats, use_predict_on_batch=False):
     """The loop the articles write, with Keras 3's traps avoided.
 
@@ -270,19 +319,99 @@ def article_style_aae(steps, repeats, use_predict_on_batch=False):
         discriminator.train_on_batch(np.concatenate([real, fake]), both)
         generator.train_on_batch(xb, ones)
 
-    for i in range(5):  # warm up every train function
-        step(i)
-    before = [w.numpy().copy() for w in discriminator.weights]
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for i in range(steps):
-            step(i)
-        rates.append(steps / (time.perf_counter() - start))
-    moved = any(
-        not np.allclose(a, w.numpy()) for a, w in zip(before, discriminator.weights)
+    return time_python_loop(step, steps, repeats, discriminator)
+
+
+def article_style_disentangling(steps, repeats):
+    """Article 001's loop: three compiled models and `train_on_batch`, six batches a step.
+
+    The article freezes networks by setting `trainable` before compiling each
+    combined model. Keras 3 reads the trainable variables when a train function
+    is first traced, so each model is traced (one `train_on_batch`) with its own
+    flags set, and the flags are restored after. Returns the rate and whether
+    the frozen Enc_z stayed put in Clf_z's updates while Clf_z moved.
+    """
+    import keras
+    import numpy as np
+
+    import keras_latent as kl
+
+    batch, classes = 128, 10
+    nets = kl.build_disentangling_networks(IMAGE, classes, z_dim=16, s_dim=16, seed=0)
+    s_enc, z_enc, dec = nets["s_encoder"], nets["z_encoder"], nets["decoder"]
+    s_clf, z_clf, x_clf = nets["s_classifier"], nets["z_classifier"], nets["image_classifier"]
+    x = _images(6000)
+    y = np.eye(classes, dtype="float32")[np.arange(6000) % classes]
+    uniform = np.full((batch, classes), 1 / classes, "float32")
+
+    def traced(model, inputs, targets, frozen):
+        for net in frozen:
+            net.trainable = False
+        model.train_on_batch(inputs, targets)
+        for net in frozen:
+            net.trainable = True
+        return model
+
+    images, others = keras.Input(IMAGE), keras.Input(IMAGE)
+    supervised = keras.Model(images, [s_clf(s_enc(images)), x_clf(images)])
+    supervised.compile(keras.optimizers.Adam(), ["categorical_crossentropy"] * 2)
+    supervised = traced(supervised, x[:batch], [y[:batch]] * 2, [])
+    adversary = keras.Model(images, z_clf(z_enc(images)))
+    adversary.compile(keras.optimizers.SGD(0.001), "categorical_crossentropy")
+    adversary = traced(adversary, x[:batch], y[:batch], [z_enc])
+    z = z_enc(images)
+    autoencoder = keras.Model(
+        [images, others],
+        [dec([z, s_enc(images)]), z_clf(z), x_clf(dec([z, s_enc(others)]))],
     )
-    return statistics.median(rates), moved
+    autoencoder.compile(
+        keras.optimizers.Adam(),
+        ["binary_crossentropy", "categorical_crossentropy", "categorical_crossentropy"],
+        loss_weights=[10.0, 10.0, 1.0],
+    )
+    autoencoder = traced(
+        autoencoder, [x[:batch], x[batch:2 * batch]],
+        [x[:batch], uniform, y[batch:2 * batch]], [s_enc, z_clf, x_clf],
+    )
+
+    def step(i):
+        parts = [(i * 6 + k) * batch % (6000 - batch) for k in range(6)]
+        xs = [x[p:p + batch] for p in parts]
+        ys = [y[p:p + batch] for p in parts]
+        supervised.train_on_batch(xs[0], [ys[0], ys[0]])
+        for k in (1, 2, 3):
+            adversary.train_on_batch(xs[k], ys[k])
+        autoencoder.train_on_batch([xs[4], xs[5]], [xs[4], uniform, ys[5]])
+
+    rate, moved = time_python_loop(step, steps, repeats, z_clf)
+    # Enc_z moves in the autoencoder's update, so its freezing is checked alone here.
+    kept = [w.numpy().copy() for w in z_enc.weights]
+    adversary.train_on_batch(x[:batch], y[:batch])
+    frozen = all(np.array_equal(a, w.numpy()) for a, w in zip(kept, z_enc.weights))
+    return rate, moved and frozen
+
+
+# The article loops `fit` is compared with: per family, kind -> (steps, repeats) -> row.
+def _aae_baseline(kind):
+    def measure(steps, repeats):
+        rate, moved = article_style_aae(
+            steps, repeats, use_predict_on_batch=kind == "predict_on_batch"
+        )
+        return {"batch_size": 100, "steps_per_second": rate, "discriminator_moved": moved}
+
+    return measure
+
+
+def _disentangling_baseline(steps, repeats):
+    rate, ok = article_style_disentangling(steps, repeats)
+    return {"batch_size": 128 * 6, "steps_per_second": rate, "freezing_held": ok}
+
+
+BASELINES = {
+    "aae": {"predict": _aae_baseline("predict"),
+            "predict_on_batch": _aae_baseline("predict_on_batch")},
+    "disentangling_ae": {"train_on_batch": _disentangling_baseline},
+}
 
 
 def measure_one(family, variant, steps, repeats):
@@ -307,14 +436,12 @@ def measure_one(family, variant, steps, repeats):
     }
 
 
-def measure_baseline(kind, steps, repeats):
-    rate, moved = article_style_aae(steps, repeats, use_predict_on_batch=kind == "predict_on_batch")
+def measure_baseline(family, kind, steps, repeats):
+    row = BASELINES[family][kind](steps, repeats)
     return {
-        "family": "aae",
+        "family": family,
         "variant": f"article loop ({kind})",
-        "batch_size": 100,
-        "steps_per_second": rate,
-        "discriminator_moved": moved,
+        **row,
         "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -376,7 +503,7 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     parser.add_argument("--tag", default=None, help="file name of the results")
     parser.add_argument("--one", nargs=2, metavar=("FAMILY", "VARIANT"), help=argparse.SUPPRESS)
-    parser.add_argument("--baseline", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", nargs=2, metavar=("FAMILY", "KIND"), help=argparse.SUPPRESS)
     parser.add_argument("--peak", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -384,7 +511,7 @@ def main(argv=None):
         print(json.dumps(measure_one(*args.one, args.steps, args.repeats)))
         return
     if args.baseline:
-        print(json.dumps(measure_baseline(args.baseline, args.steps, args.repeats)))
+        print(json.dumps(measure_baseline(*args.baseline, args.steps, args.repeats)))
         return
     if args.peak:
         print(json.dumps({
@@ -403,17 +530,18 @@ def main(argv=None):
         for variant in args.variants.split(";"):
             rows.append(_in_subprocess(["--one", family, variant, *common]))
             print(json.dumps(rows[-1]), flush=True)
-        if family == "aae":
-            for kind in ("predict", "predict_on_batch"):
-                rows.append(_in_subprocess(["--baseline", kind, *common]))
-                print(json.dumps(rows[-1]), flush=True)
-    # Ratios against the article loop, measured in this same run.
-    loop = {r["variant"]: r["steps_per_second"] for r in rows if "article" in r["variant"]}
-    fit_rates = {r["variant"]: r["steps_per_second"] for r in rows if r["family"] == "aae"
-                 and "article" not in r["variant"]}
-    ratios = {
-        f"{v} / {k}": fit_rates[v] / rate for v in fit_rates for k, rate in loop.items()
-    }
+        for kind in BASELINES.get(family, ()):
+            rows.append(_in_subprocess(["--baseline", family, kind, *common]))
+            print(json.dumps(rows[-1]), flush=True)
+    # Ratios against each family's article loop, measured in this same run.
+    ratios = {}
+    for family in args.families.split(","):
+        own = [r for r in rows if r["family"] == family]
+        loop = {r["variant"]: r["steps_per_second"] for r in own if "article" in r["variant"]}
+        for r in own:
+            if "article" not in r["variant"]:
+                for name, rate in loop.items():
+                    ratios[f"{family}: {r['variant']} / {name}"] = r["steps_per_second"] / rate
     last = _in_subprocess(["--peak"])
     peak_after = last["matmul_gflop_per_second"]
     layer_peak = [first["layer_matmul_gflop_per_second"], last["layer_matmul_gflop_per_second"]]

@@ -66,12 +66,18 @@ def semi_supervised_aae(latent_dim=3, units=(32,), num_classes=10, **options):
     )
 
 
-def disentangling_ae(z_dim=4, s_dim=4, units=(32,), image_shape=IMAGE, num_classes=10, **options):
-    """Enc_s, Enc_z, Dec and three classifiers (article 001); `units=(256, 256)` is its size."""
+def disentangling_ae(
+    z_dim=4, s_dim=4, units=(32,), image_shape=IMAGE, num_classes=10, dropout=None, **options
+):
+    """Enc_s, Enc_z, Dec and three classifiers (article 001); `units=(256, 256)` is its size.
+
+    `dropout`, when given, replaces both the encoders' and the decoder's rate.
+    """
     import keras_latent as kl
 
     options.setdefault("seed", 0)
+    rates = {} if dropout is None else {"encoder_dropout": dropout, "decoder_dropout": dropout}
     networks = kl.build_disentangling_networks(
-        image_shape, num_classes, z_dim=z_dim, s_dim=s_dim, hidden_units=units, seed=1
+        image_shape, num_classes, z_dim=z_dim, s_dim=s_dim, hidden_units=units, seed=1, **rates
     )
     return kl.DisentanglingAutoencoder(**networks, **options)

@@ -12,6 +12,8 @@ from keras_latent.models.aae import (
     semi_supervised_adversarial_autoencoder,
     supervised_adversarial_autoencoder,
 )
+from keras_latent.models.disentangling_ae import builders as disentangling_builders
+from keras_latent.models.disentangling_ae import disentangling_autoencoder
 
 
 @pytest.mark.parametrize(
@@ -20,6 +22,7 @@ from keras_latent.models.aae import (
         data, priors, layers, plotting, evaluation, callbacks, checkpoints, multi_optimizer_model,
         adversarial_autoencoder,
         supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
+        disentangling_builders, disentangling_autoencoder,
         keras_latent,
     ],
     ids=lambda m: m.__name__,

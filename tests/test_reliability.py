@@ -42,6 +42,7 @@ MODELS = {
     "aae": families.aae,
     "supervised": families.supervised_aae,
     "semi_supervised": families.semi_supervised_aae,
+    "disentangling": families.disentangling_ae,
 }
 FIT = dict(batch_size=8, epochs=1, verbose=0)
 
@@ -89,6 +90,21 @@ BAD_INPUTS = [
     ("aae", "sample", lambda m: m.sample(2, labels=[0, 1]), "labels"),
     ("supervised", "sample", lambda m: m.sample(2, labels=[0, 12]), "labels"),
     ("semi_supervised", "sample", lambda m: m.sample(0), "n"),
+    ("disentangling", "fit", lambda m: m.fit(X, **FIT), "y"),
+    ("disentangling", "fit", lambda m: m.fit(X, with_labels(10), **FIT), "y"),
+    ("disentangling", "fit", lambda m: m.fit(X, with_labels(-1), **FIT), "y"),
+    ("disentangling", "fit", lambda m: m.fit(X[:, :27], Y, **FIT), "x"),
+    ("disentangling", "fit", lambda m: m.fit(X, np.eye(9)[Y % 9], **FIT), "y"),
+    ("disentangling", "fit", lambda m: m.fit(dataset(X, with_labels(10)), epochs=1, verbose=0), "y"),
+    ("disentangling", "fit", lambda m: m.fit(dataset(nan_images(), Y), epochs=1, verbose=0), "x"),
+    ("disentangling", "fit", lambda m: m.fit(dataset(X), epochs=1, verbose=0), "y"),
+    ("disentangling", "evaluate", lambda m: m.evaluate(X, with_labels(10), verbose=0), "y"),
+    ("disentangling", "encode", lambda m: m.encode(nan_images()), "x"),
+    ("disentangling", "decode", lambda m: m.decode(np.zeros((2, 5)), np.zeros((2, 4))), "s"),
+    ("disentangling", "decode", lambda m: m.decode(np.zeros((2, 4)), np.zeros((3, 4))), "z"),
+    ("disentangling", "swap", lambda m: m.swap(X[:2, :27], X[:2]), "content_images"),
+    ("disentangling", "swap", lambda m: m.swap(X[:2], X[:3]), "style_images"),
+    ("disentangling", "classify", lambda m: m.classify(X * 255), "x"),
 ]
 
 
@@ -228,10 +244,19 @@ def state_of(model):
     return {k: keras.ops.convert_to_numpy(v) for k, v in state.items()}
 
 
-@pytest.mark.parametrize("make", [families.semi_supervised_aae, lambda: families.aae(variational=True)])
-def test_kill_and_resume_equals_an_uninterrupted_run(tmp_path, make):
-    x, y = np.tile(X, (2, 1, 1, 1)), kl.data.hide_labels(np.tile(Y, 2), 1, seed=0)
-    labelled = isinstance(make(), kl.SemiSupervisedAdversarialAutoencoder)
+@pytest.mark.parametrize(
+    "make, labels",
+    [
+        (families.semi_supervised_aae, "some"),
+        (lambda: families.aae(variational=True), None),
+        # Dropout in three networks: their masks must follow on from the cut.
+        (lambda: families.disentangling_ae(clf_z_steps=1), "all"),
+    ],
+    ids=["semi_supervised_aae", "variational_aae", "disentangling_ae"],
+)
+def test_kill_and_resume_equals_an_uninterrupted_run(tmp_path, make, labels):
+    x, y = np.tile(X, (2, 1, 1, 1)), np.tile(Y, 2)
+    y = {"some": kl.data.hide_labels(y, 1, seed=0), "all": y, None: None}[labels]
     fit = dict(batch_size=8, epochs=4, verbose=0, shuffle=False)
 
     def run(folder, stop=None):
@@ -241,7 +266,7 @@ def test_kill_and_resume_equals_an_uninterrupted_run(tmp_path, make):
         given = ([StopAfter(stop)] if stop is not None else []) + [
             callbacks.BackupAndRestore(folder, delete_on_end=False)
         ]
-        model.fit(x, y if labelled else None, callbacks=given, **fit)
+        model.fit(x, y, callbacks=given, **fit)
         return model
 
     whole = state_of(run(str(tmp_path / "whole")))

@@ -60,3 +60,26 @@ def test_aae_guide_quick(tmp_path):
         row = metrics["semi_supervised"][count]
         assert 0 <= row["aae_test_error"] <= 100 and 0 <= row["baseline_test_error"] <= 100
         assert row["paper_test_error"] in (1.90, 1.60)
+
+
+def test_disentangled_ae_quick(tmp_path):
+    from reproductions import disentangled_ae
+
+    paths = disentangled_ae.main(["--quick", "--out", str(tmp_path)])
+    assert not os.path.exists(tmp_path / "checkpoints")
+    names = {os.path.basename(p) for p in paths}
+    assert names == {"swaps.png", "swap_grid.png", "tsne.png", "metrics.json"}
+    for path in paths:
+        assert os.path.getsize(path) > 1000
+    record = read_metrics(tmp_path)
+    metrics = record["metrics"]
+    assert record["settings"]["epochs"] == disentangled_ae.QUICK["epochs"]
+    assert metrics["steps"] == disentangled_ae.QUICK["train_size"] // 128
+    # One epoch on 3000 digits already puts the label in s.
+    assert metrics["clf_s_accuracy"] > 0.5
+    assert metrics["probe_accuracy"]["s"]["linear"] > 0.5
+    for code in ("s", "z"):
+        assert set(metrics["probe_accuracy"][code]) == {"knn", "linear", "mlp"}
+    swap = metrics["swap_accuracy"]
+    assert swap is None or 0 <= swap <= 1
+    assert 0 < metrics["test_bce"] < 0.7

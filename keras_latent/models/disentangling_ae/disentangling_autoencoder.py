@@ -52,7 +52,10 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
     batch `fit` receives is cut into those `draws_per_step` equal parts, so
     pass `draws_per_step` times the article's batch, or train on
     `training_dataset(x, y)`; with `fresh_batches=False` every update reuses
-    the one batch, and x' is that batch shifted by one example. The article's
+    the one batch, and x' is that batch shifted by one example. Part i holds
+    every `draws_per_step`-th example from the i-th; under a distribution
+    strategy, a global batch that is a multiple of `draws_per_step` times the
+    replica count gives the same updates on any number of replicas. The article's
     frozen sub-models become the variables each update names; Enc_s, Enc_z and
     the decoder keep dropout on in every update, as the article's
     `train_on_batch` calls do.
@@ -226,8 +229,11 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         size = ops.maximum(n // self.draws_per_step, 1)
         parts = []
         for i in range(self.draws_per_step):
+            # Every draws_per_step-th example: when each replica's share of the batch
+            # is a multiple of draws_per_step, the replicas' parts make up the
+            # global batch's, so a step does the same maths on any replica count.
             # Modulo n: a batch smaller than the draws still gives each a part.
-            index = (i * size + ops.arange(size)) % n
+            index = (ops.arange(size) * self.draws_per_step + i) % n
             parts.append((ops.take(x, index, axis=0), ops.take(targets, index, axis=0)))
         return parts
 
