@@ -34,5 +34,6 @@ from keras_latent.models.disentangling_ae import (
     build_linear_classifier,
     build_pair_decoder,
 )
+from keras_latent.models.info_gan import InfoGAN, build_generator, build_info_discriminator
 
 __version__ = "0.1.0"

@@ -189,3 +189,23 @@ def gaussian_information_loss(codes, mean, log_var=None):
     log_var = ops.zeros_like(mean) if log_var is None else ops.cast(log_var, "float32")
     squared = ops.square(codes - mean) * ops.exp(-log_var)
     return 0.5 * ops.sum(squared + log_var + math.log(2.0 * math.pi), axis=-1)
+
+
+def sigmoid_code_loss(codes, q):
+    """Per-example `-sum_k c_k log Q_k` of article 002's code heads (sigmoid outputs).
+
+    The article's stand-in for `-log Q(c|x)` of continuous codes. With codes
+    drawn from `N(0, 0.5^2)` it is not a log-likelihood: a negative code is
+    rewarded for pushing its unit toward 0, a positive one toward 1, and the
+    loss is bounded below only by the clip of Q at 1e-7. What survives is an
+    ordering: the unit rises with its code, while the negative codes' unbounded
+    reward drags every output toward 0. See `gaussian_information_loss` for the
+    InfoGAN paper's version.
+
+    Args:
+        codes: the continuous codes `(batch, codes)` the generator was given.
+        q: Q's sigmoid outputs, same shape.
+    """
+    codes = ops.cast(codes, "float32")
+    q = ops.clip(ops.cast(q, "float32"), _EPS, 1.0)
+    return -ops.sum(codes * ops.log(q), axis=-1)

@@ -81,3 +81,26 @@ def disentangling_ae(
         image_shape, num_classes, z_dim=z_dim, s_dim=s_dim, hidden_units=units, seed=1, **rates
     )
     return kl.DisentanglingAutoencoder(**networks, **options)
+
+
+def info_gan(
+    noise_dim=8, num_classes=10, num_codes=2, image_shape=IMAGE, g_filters=(16, 8),
+    d_filters=(8, 16), code_loss="article", **options
+):
+    """Generator and discriminator with Q heads (article 002).
+
+    `g_filters=(128, 64, 32)`, `d_filters=(32, 64, 128, 256)` and `noise_dim=62`
+    are its size.
+    """
+    import keras_latent as kl
+
+    options.setdefault("seed", 0)
+    head = "sigmoid" if code_loss == "article" else "linear"
+    return kl.InfoGAN(
+        kl.build_generator(image_shape, noise_dim, num_classes, num_codes, g_filters),
+        kl.build_info_discriminator(
+            image_shape, num_classes, num_codes, d_filters, q_units=16, code_head=head
+        ),
+        code_loss=code_loss,
+        **options,
+    )

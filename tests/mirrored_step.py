@@ -12,6 +12,7 @@ returning `(model, y)` for the batch, `y` None when the model takes no labels;
 `variant` makes one from the family's factory in `tests/families.py`.
 """
 
+import inspect
 import json
 import sys
 
@@ -41,7 +42,10 @@ def variant(factory, labels=None, **options):
     def make():
         from tests import families
 
-        return getattr(families, factory)(units=UNITS, **options), labels
+        make_model = getattr(families, factory)
+        if "units" in inspect.signature(make_model).parameters:  # the dense families
+            options.setdefault("units", UNITS)
+        return make_model(**options), labels
 
     return make
 
@@ -69,6 +73,8 @@ VARIANTS = {
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.
     "disentangling_ae": variant("disentangling_ae", _labels(), dropout=0.0, clf_z_steps=1),
+    "info_gan": variant("info_gan", _labels()),
+    "info_gan_gaussian_codes": variant("info_gan", _labels(), code_loss="gaussian"),
 }
 
 

@@ -14,6 +14,8 @@ from keras_latent.models.aae import (
 )
 from keras_latent.models.disentangling_ae import builders as disentangling_builders
 from keras_latent.models.disentangling_ae import disentangling_autoencoder
+from keras_latent.models.info_gan import builders as info_gan_builders
+from keras_latent.models.info_gan import info_gan
 
 
 @pytest.mark.parametrize(
@@ -22,7 +24,7 @@ from keras_latent.models.disentangling_ae import disentangling_autoencoder
         data, priors, layers, plotting, evaluation, callbacks, checkpoints, multi_optimizer_model,
         adversarial_autoencoder,
         supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
-        disentangling_builders, disentangling_autoencoder,
+        disentangling_builders, disentangling_autoencoder, info_gan_builders, info_gan,
         keras_latent,
     ],
     ids=lambda m: m.__name__,

@@ -64,6 +64,17 @@ def test_xla_is_on_by_default_and_off_under_a_strategy_or_when_asked():
     assert model.jit_compile is False
 
 
+def test_convolutional_models_skip_xla_without_a_gpu():
+    from tests import families
+
+    model = families.info_gan()
+    model.compile()
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert model.jit_compile is on_gpu
+    model.compile(jit_compile=True)  # still the user's to ask for
+    assert model.jit_compile is True
+
+
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_computes_in_16_bits_with_float32_weights(images, policy):
     keras.mixed_precision.set_global_policy(policy)

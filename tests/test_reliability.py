@@ -43,6 +43,7 @@ MODELS = {
     "supervised": families.supervised_aae,
     "semi_supervised": families.semi_supervised_aae,
     "disentangling": families.disentangling_ae,
+    "info_gan": families.info_gan,
 }
 FIT = dict(batch_size=8, epochs=1, verbose=0)
 
@@ -105,6 +106,18 @@ BAD_INPUTS = [
     ("disentangling", "swap", lambda m: m.swap(X[:2, :27], X[:2]), "content_images"),
     ("disentangling", "swap", lambda m: m.swap(X[:2], X[:3]), "style_images"),
     ("disentangling", "classify", lambda m: m.classify(X * 255), "x"),
+    ("info_gan", "fit", lambda m: m.fit(X, **FIT), "y"),
+    ("info_gan", "fit", lambda m: m.fit(X, with_labels(10), **FIT), "y"),
+    ("info_gan", "fit", lambda m: m.fit(X[:, :24, :24], Y, **FIT), "x"),
+    ("info_gan", "fit", lambda m: m.fit(dataset(X, with_labels(-1)), epochs=1, verbose=0), "y"),
+    ("info_gan", "fit", lambda m: m.fit(dataset(X * 255, Y), epochs=1, verbose=0), "x"),
+    ("info_gan", "generate", lambda m: m.generate(np.zeros((2, 8)), [0, 1], np.zeros((2, 3))), "codes"),
+    ("info_gan", "generate", lambda m: m.generate(np.zeros((2, 9)), [0, 1], np.zeros((2, 2))), "noise"),
+    ("info_gan", "generate", lambda m: m.generate(np.zeros((2, 8)), [0, 10], np.zeros((2, 2))), "labels"),
+    ("info_gan", "generate", lambda m: m.generate(np.zeros((2, 8)), [0, 1], np.zeros((3, 2))), "codes"),
+    ("info_gan", "sample", lambda m: m.sample(0), "n"),
+    ("info_gan", "sample", lambda m: m.sample(2, labels=[3]), "labels"),
+    ("info_gan", "classify", lambda m: m.classify(nan_images()), "x"),
 ]
 
 

@@ -83,3 +83,27 @@ def test_disentangled_ae_quick(tmp_path):
     swap = metrics["swap_accuracy"]
     assert swap is None or 0 <= swap <= 1
     assert 0 < metrics["test_bce"] < 0.7
+
+
+def test_infogan_quick(tmp_path):
+    from reproductions import infogan
+
+    paths = infogan.main(["--quick", "--out", str(tmp_path)])
+    assert not os.path.exists(tmp_path / "checkpoints")
+    names = {os.path.basename(p) for p in paths}
+    assert {"label_sweep.png", "code_1_sweep.png", "code_2_sweep.png", "metrics.json",
+            "training.gif"} <= names
+    frames = sorted(n for n in names if n.startswith("grid_step"))
+    assert frames[0] == "grid_step0000000.png" and len(frames) == 3  # 0, 50, 100 steps
+    for path in paths:
+        assert os.path.getsize(path) > 500
+    record = read_metrics(tmp_path)
+    metrics = record["metrics"]
+    assert metrics["steps"] == 100 and metrics["batch_size"] == 64
+    for code in ("code_1", "code_2"):
+        for factor in ("slant", "stroke_width"):
+            for kind in ("within_rows", "pooled"):
+                assert -1 <= metrics["codes"][code][factor][kind] <= 1
+    assert 0 <= metrics["q_test_accuracy"] <= 1
+    accuracy = metrics["label_accuracy"]
+    assert accuracy is None or 0 <= accuracy <= 1

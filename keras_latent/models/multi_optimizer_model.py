@@ -21,6 +21,13 @@ from keras_latent import callbacks, data, losses
 OPTIMIZER_SUFFIX = "_optimizer"
 
 
+CONVOLUTIONS = (
+    keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D,
+)
+
+
 def all_layers(layer):
     """`layer` and every layer nested in it, depth first."""
     yield layer
@@ -69,6 +76,19 @@ def check_codes(z, size, name="z", what="the latent size"):
     if not np.issubdtype(z.dtype, np.number) or not np.all(np.isfinite(z)):
         raise ValueError(f"{name}: expected finite numbers; got {z.dtype} with NaN or inf.")
     return z.astype("float32")
+
+
+def check_class_labels(labels, n, num_classes, name="labels"):
+    """`labels` as `n` ints in `[0, num_classes)` (one-hot rows are read too), else `ValueError`."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == num_classes:
+        labels = labels.argmax(axis=1)
+    expected = f"{name}: expected {n} integer labels in [0, {num_classes - 1}] (one per code)"
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{expected}; got {labels.dtype} labels shaped {labels.shape}.")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"{expected}; got values {labels.min()} to {labels.max()}.")
+    return labels
 
 
 class MultiOptimizerModel(keras.Model):
@@ -315,13 +335,21 @@ class MultiOptimizerModel(keras.Model):
         return self.distribute_strategy.scope()
 
     def default_jit_compile(self):
-        """XLA unless a distribution strategy is set or a layer cannot be compiled.
+        """XLA unless a distribution strategy is set, a layer cannot be compiled,
+        or the model convolves on a machine without a GPU.
 
         Under `tf.distribute` XLA failed on split CPUs, so Keras' `"auto"` stays.
+        On a CPU, XLA's convolutions ran InfoGAN's step 6x slower than
+        TensorFlow's own (oneDNN) kernels, where it doubles the speed of the
+        dense models (`benchmarks/results/`).
         """
         if tf.distribute.has_strategy() or self.distribute_strategy.num_replicas_in_sync > 1:
             return "auto"
-        return all(layer.supports_jit for layer in all_layers(self))
+        layers = all_layers(self)
+        if any(isinstance(layer, CONVOLUTIONS) for layer in layers) and not \
+                tf.config.list_physical_devices("GPU"):
+            return False
+        return all(layer.supports_jit for layer in layers)
 
     def get_compile_config(self):
         if not self.compiled:

@@ -8,6 +8,7 @@ from keras import ops
 from keras_latent import data, distribute, losses, priors
 from keras_latent.models.multi_optimizer_model import (
     MultiOptimizerModel,
+    check_class_labels,
     check_codes,
     check_count,
     check_network_sizes,
@@ -381,15 +382,7 @@ class AdversarialAutoencoder(MultiOptimizerModel):
                 f"{name}: this {type(self).__name__} and its prior have no classes; "
                 "pass no labels."
             )
-        labels = np.asarray(labels)
-        if labels.ndim == 2 and labels.shape[1] == classes:
-            labels = labels.argmax(axis=1)
-        expected = f"{name}: expected {n} integer labels in [0, {classes - 1}] (one per code)"
-        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"{expected}; got {labels.dtype} labels shaped {labels.shape}.")
-        if labels.min() < 0 or labels.max() >= classes:
-            raise ValueError(f"{expected}; got values {labels.min()} to {labels.max()}.")
-        return labels
+        return check_class_labels(labels, n, classes, name)
 
     def decode(self, z, labels=None):
         """Images decoded from codes `z`, a float32 NumPy array `(N, H, W, C)`.

@@ -1,0 +1,255 @@
+"""Article 002's InfoGAN on MNIST: a label and two continuous codes the generator obeys.
+
+Article 002 (`shared/seeds/002_b474e03dda5d7bd8.txt`, after Atienza's "Advanced Deep
+Learning with Keras", ch. 6) trains an InfoGAN whose generator reads 62 uniform noise
+values, a one-hot digit and two codes drawn from N(0, 0.5^2), and whose
+discriminator also carries Q: a softmax over the digits and one sigmoid unit per
+code. Model, as in the article (`keras_latent.InfoGAN`): generator Dense(7*7*128),
+then (BatchNorm, ReLU, Conv2DTranspose 5x5) with 128 (stride 2), 64 (stride 2), 32
+and 1 filters, sigmoid; discriminator (LeakyReLU 0.2, Conv2D 5x5) with 32, 64, 128
+(stride 2) and 256 filters, a real/fake output and Q on a Dense(128). Per step one
+RMSprop(2e-4) update of the discriminator on 64 real digits (their labels, random
+codes) and 64 fakes, then one RMSprop(1e-4) update of the generator on 64 fresh
+fakes; loss weights 1 (real/fake), 1 (label), 0.5 (codes). The article trains
+40000 steps of batch 64: the default here.
+
+Figures, into the output folder:
+- `grids/`: the article's 4x4 grid of fixed noise, labels and codes every
+  `grid_every` steps, and `training.gif` of them;
+- `label_sweep.png`: one row per fixed noise, one column per digit;
+- `code_1_sweep.png`, `code_2_sweep.png`: one row per fixed noise and digit,
+  the code swept over [-2, 2] across the columns, the other code at 0.
+
+metrics.json: the digit classifier's accuracy on generated digits against the
+asked label; for each code, the correlation of the code with the measured slant and
+stroke width (`keras_latent.evaluation`) over a sweep, within each row (every
+other input held: the effect of the code) and pooled over rows; the Frechet
+distance of generated digits to the test set, beside that of the training set to
+the test set; Q's label accuracy on the real test digits; steps and wall time.
+
+Departures from the article:
+- The article's code loss `-c log Q(x)` on sigmoid units is kept (`code_loss:
+  "article"`), though with codes of both signs it is not a log-likelihood: see
+  `keras_latent.InfoGAN`; `code_loss: "gaussian"` is the InfoGAN paper's.
+- A logit with `softplus` losses replaces the sigmoid and binary cross-entropy
+  (the same loss); the RMSprop `decay` of 6e-8 (0.24 % over the run) is dropped.
+- The article makes the discriminator's fakes with `predict` (BatchNorm's moving
+  averages); here the generator uses batch statistics in both updates.
+- Batches are shuffled passes over the training set, not draws with replacement.
+
+Usage:
+    python reproductions/infogan.py [--quick] [--epochs N] [--out DIR] [--seed N]
+"""
+
+import os
+import sys
+
+if __package__ in (None, ""):  # run as a file: make `reproductions` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+NAME = "infogan"
+
+SETTINGS = {
+    "noise_dim": 62,
+    "num_codes": 2,
+    "code_std": 0.5,
+    "code_loss": "article",
+    "generator_filters": [128, 64, 32],
+    "discriminator_filters": [32, 64, 128, 256],
+    "d_learning_rate": 2e-4,
+    "g_learning_rate": 1e-4,
+    "label_weight": 1.0,
+    "code_weight": 0.5,
+    "batch_size": 64,
+    "steps_per_epoch": 500,
+    "epochs": 80,  # 40000 steps, the article's
+    "grid_every": 500,
+    "train_size": None,
+    "evaluation_size": 10000,
+    "sweep_rows": 500,
+}
+QUICK = {
+    "steps_per_epoch": 50, "epochs": 2, "grid_every": 50, "train_size": 3000,
+    "evaluation_size": 500, "sweep_rows": 50,
+}
+TOLERANCES = {
+    "default": {"rtol": 0.2},
+    "label_accuracy": {"atol": 0.03, "rtol": 0.0},
+    "q_test_accuracy": {"atol": 0.03, "rtol": 0.0},
+}
+TARGETS = {  # the issue's, for the committed run
+    "label_accuracy": ">= 0.97",
+    "codes": "each |r| >= 0.5 with slant or stroke width, the two codes on different factors",
+}
+SWEEP = (-2.0, 2.0, 9)  # a code's values across a sweep's columns
+
+
+def build(settings, image_shape, num_classes, seed):
+    import keras
+
+    import keras_latent as kl
+
+    head = "sigmoid" if settings["code_loss"] == "article" else "linear"
+    model = kl.InfoGAN(
+        kl.build_generator(
+            image_shape, settings["noise_dim"], num_classes, settings["num_codes"],
+            tuple(settings["generator_filters"]),
+        ),
+        kl.build_info_discriminator(
+            image_shape, num_classes, settings["num_codes"],
+            tuple(settings["discriminator_filters"]), code_head=head,
+        ),
+        code_loss=settings["code_loss"], code_std=settings["code_std"],
+        label_weight=settings["label_weight"], code_weight=settings["code_weight"], seed=seed,
+    )
+    model.compile(
+        d_optimizer=keras.optimizers.RMSprop(settings["d_learning_rate"]),
+        g_optimizer=keras.optimizers.RMSprop(settings["g_learning_rate"]),
+    )
+    return model
+
+
+def fixed_inputs(settings, num_classes, n, seed):
+    """`n` rows of noise, labels `0, 1, ...` and codes, the same on every call."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(-1.0, 1.0, (n, settings["noise_dim"])).astype("float32")
+    codes = rng.normal(0.0, settings["code_std"], (n, settings["num_codes"])).astype("float32")
+    return noise, np.arange(n) % num_classes, codes
+
+
+def code_sweep(model, noise, labels, code):
+    """Images with `code` swept over `SWEEP` in each row, the other codes at 0.
+
+    Returns the images `(rows * columns, H, W, C)`, row by row, and the code's values.
+    """
+    import numpy as np
+
+    values = np.linspace(*SWEEP).astype("float32")
+    rows, columns = len(noise), len(values)
+    codes = np.zeros((rows * columns, model.num_codes), "float32")
+    codes[:, code] = np.tile(values, rows)
+    images = model.generate(
+        np.repeat(noise, columns, axis=0), np.repeat(labels, columns), codes
+    )
+    return images, np.tile(values, rows)
+
+
+def correlations(values, measured, columns):
+    """Pearson r of a swept code with a measure: within each row, and pooled."""
+    import numpy as np
+
+    within = (measured.reshape(-1, columns) - measured.reshape(-1, columns).mean(1, keepdims=True))
+    centred_values = values.reshape(-1, columns) - values.reshape(-1, columns).mean(1, keepdims=True)
+    return {
+        "within_rows": float(np.corrcoef(centred_values.ravel(), within.ravel())[0, 1]),
+        "pooled": float(np.corrcoef(values, measured)[0, 1]),
+    }
+
+
+def main(argv=None):
+    from reproductions import _common
+
+    args = _common.parse_args(NAME, __doc__, argv)
+    settings = _common.settings_for(args, SETTINGS, QUICK)
+    started = _common.start(NAME, args, settings)
+
+    import keras
+    import numpy as np
+
+    from keras_latent import callbacks, data, evaluation, plotting
+
+    (x_train, y_train), (x_test, y_test) = _common.load_data(args, settings)
+    image_shape, num_classes = x_train.shape[1:], int(y_train.max()) + 1
+    keras.utils.set_random_seed(args.seed)
+    fresh = build(settings, image_shape, num_classes, args.seed)
+    batch = settings["batch_size"]
+    dataset = data.make_dataset(
+        x_train, y_train, batch_size=batch, seed=args.seed, drop_remainder=True
+    ).repeat()
+    grid_inputs = fixed_inputs(settings, num_classes, 16, args.seed)
+    grids = callbacks.ImageGrids(
+        lambda model: model.generate(*grid_inputs), os.path.join(args.out, "grids"),
+        every=settings["grid_every"], ncols=4, gif="training.gif",
+    )
+    stamp = {"settings": {k: v for k, v in settings.items()
+                          if k not in ("evaluation_size", "sweep_rows", "grid_every")},
+             "seed": args.seed}
+    model = _common.fit_or_resume(
+        lambda: fresh, dataset,
+        dict(epochs=settings["epochs"], steps_per_epoch=settings["steps_per_epoch"],
+             verbose=2, callbacks=[grids]),
+        os.path.join(args.out, "checkpoints"), "infogan", stamp,
+    )
+
+    n = settings["evaluation_size"]
+    rng = np.random.default_rng(args.seed + 1)
+    asked = rng.integers(0, num_classes, n)
+    generated = model.sample(n, labels=asked, seed=args.seed + 1)
+    classifier = _common.digit_classifier_or_none(args, image_shape, num_classes)
+    noise, labels, _ = fixed_inputs(settings, num_classes, settings["sweep_rows"], args.seed + 2)
+    columns = SWEEP[2]
+    code_metrics, sweeps = {}, []
+    for k in range(settings["num_codes"]):
+        images, values = code_sweep(model, noise, labels, k)
+        sweeps.append(images)
+        code_metrics[f"code_{k + 1}"] = {
+            "slant": correlations(values, evaluation.slant(images), columns),
+            "stroke_width": correlations(values, evaluation.stroke_width(images), columns),
+        }
+    metrics = {
+        "label_accuracy": (
+            evaluation.classifier_accuracy(generated, asked, classifier) if classifier else None
+        ),
+        "codes": code_metrics,
+        "frechet_distance": {
+            "generated_to_test": (
+                evaluation.frechet_distance(x_test[:n], generated, classifier)
+                if classifier else None
+            ),
+            "train_to_test": (
+                evaluation.frechet_distance(x_test[:n], x_train[:n], classifier)
+                if classifier else None
+            ),
+        },
+        "q_test_accuracy": float(np.mean(model.classify(x_test).argmax(1) == y_test)),
+        "steps": settings["epochs"] * settings["steps_per_epoch"],
+        "batch_size": batch,
+        "chance": 1.0 / num_classes,
+        "targets": TARGETS,
+    }
+    print(f"label accuracy {metrics['label_accuracy']}; codes {code_metrics}; "
+          f"Frechet {metrics['frechet_distance']}; Q on test {metrics['q_test_accuracy']:.4f}")
+
+    paths = list(grids.paths)
+    shown = min(10, len(noise))
+    label_grid = model.generate(
+        np.repeat(noise[:shown], num_classes, axis=0),
+        np.tile(np.arange(num_classes), shown),
+        np.zeros((shown * num_classes, model.num_codes), "float32"),
+    )
+    paths.append(plotting.save(
+        plotting.image_grid(label_grid, ncols=num_classes,
+                            col_labels=[str(k) for k in range(num_classes)],
+                            title="The label swept, each row one noise (codes at 0)"),
+        os.path.join(args.out, "label_sweep.png"),
+    ))
+    values = np.linspace(*SWEEP)
+    for k, images in enumerate(sweeps):
+        paths.append(plotting.save(
+            plotting.image_grid(
+                images[: shown * columns], ncols=columns,
+                col_labels=[f"{v:+.1f}" for v in values],
+                title=f"Code {k + 1} swept over [-2, 2], each row one noise and digit",
+            ),
+            os.path.join(args.out, f"code_{k + 1}_sweep.png"),
+        ))
+    paths.append(
+        _common.write_metrics(args.out, NAME, metrics, settings, args, started, TOLERANCES)
+    )
+    return _common.finish(paths, args)
+
+
+if __name__ == "__main__":
+    main()
