@@ -38,38 +38,51 @@ IMAGE = (28, 28, 1)
 PIXELS = 28 * 28
 
 
-def dense_macs(network, first_only=False):
-    """Multiply-adds per example of a network's Dense layers (its matmuls).
+def layer_macs(layer):
+    """Multiply-adds per example of one Dense or convolution layer (0 for others)."""
+    import math
 
-    With `first_only`, those of its first Dense layer (the one reading the input).
-    """
     import keras
 
+    if isinstance(layer, keras.layers.Dense):
+        return int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
+    kernel = math.prod(int(d) for d in getattr(layer, "kernel", None).shape) \
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)) else 0
+    if not kernel:
+        return 0
+    # Each output pixel of a convolution, each input pixel of a transposed one,
+    # meets the whole kernel (height x width x in x out).
+    shape = layer.output.shape if isinstance(layer, keras.layers.Conv2D) else layer.input.shape
+    return int(shape[1]) * int(shape[2]) * kernel
+
+
+def matmul_macs(network, first_only=False):
+    """Multiply-adds per example of a network's Dense and convolution layers.
+
+    With `first_only`, those of its first such layer (the one reading the input).
+    """
     from keras_latent.models.multi_optimizer_model import all_layers
 
-    dense = [layer for layer in all_layers(network) if isinstance(layer, keras.layers.Dense)]
-    return sum(
-        int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
-        for layer in (dense[:1] if first_only else dense)
-    )
+    counted = [macs for macs in map(layer_macs, all_layers(network)) if macs]
+    return sum(counted[:1] if first_only else counted)
 
 
 # FLOPs per example of what one step executes (2 per multiply-add): a forward pass,
 # its weight gradients and the gradients of each layer's input, except the input of
 # the first layers when it is data (XLA and Grappler prune those).
 def forward(network):
-    return 2 * dense_macs(network)
+    return 2 * matmul_macs(network)
 
 
 def train(network, input_gradient=False):
     """Forward, weight gradients, input gradients."""
-    macs = dense_macs(network)
-    return 6 * macs - (0 if input_gradient else 2 * dense_macs(network, first_only=True))
+    macs = matmul_macs(network)
+    return 6 * macs - (0 if input_gradient else 2 * matmul_macs(network, first_only=True))
 
 
 def through(network):
     """Forward and input gradients only: the discriminator inside the generator step."""
-    return 4 * dense_macs(network)
+    return 4 * matmul_macs(network)
 
 
 def aae_step_flops(model, batch):
@@ -107,6 +120,12 @@ def disentangling_step_flops(model, batch):
         + through(z_clf) + through(x_clf)
     )
     return per_example * batch // model.draws_per_step
+
+
+def info_gan_step_flops(model, batch):
+    """Fakes for D, D on reals and fakes, then G through the updated D."""
+    g, d = model.generator, model.discriminator
+    return (forward(g) + 2 * train(d) + train(g) + through(d)) * batch
 
 
 def _images(n, seed=0):
@@ -174,16 +193,31 @@ def disentangling_ae(options):
     return model, (_images(6000), np.arange(6000) % 10), batch, disentangling_step_flops
 
 
+def info_gan(options):
+    """Article 002: conv generator and discriminator with Q heads, batch 64."""
+    import numpy as np
+
+    from tests import families
+
+    model = families.info_gan(
+        62, g_filters=(128, 64, 32), d_filters=(32, 64, 128, 256), q_units=128
+    )
+    model.compile(**options)
+    return model, (_images(6400), np.arange(6400) % 10), 64, info_gan_step_flops
+
+
 FAMILIES = {
     "aae": aae,
     "supervised_aae": supervised_aae,
     "label_regularized_aae": label_regularized_aae,
     "semi_supervised_aae": semi_supervised_aae,
     "disentangling_ae": disentangling_ae,
+    "info_gan": info_gan,
 }
 # Each family is timed with these compile options (and mixed precision policies).
 VARIANTS = {
-    "default": {},  # XLA on (see `AdversarialAutoencoder.compile`)
+    "default": {},  # XLA on, but for convolutions without a GPU (`default_jit_compile`)
+    "xla": {"jit_compile": True},
     "steps_per_execution=10": {"steps_per_execution": 10},
     "no xla": {"jit_compile": False},
     "mixed_bfloat16": {"policy": "mixed_bfloat16"},
@@ -391,6 +425,64 @@ def article_style_disentangling(steps, repeats):
     return rate, moved and frozen
 
 
+def article_style_info_gan(steps, repeats):
+    """Article 002's loop: `predict` of the fakes, then `train_on_batch` on the
+    discriminator (reals and fakes) and on the generator through the frozen
+    discriminator, each compiled with its own RMSprop and the article's losses."""
+    import keras
+    import numpy as np
+
+    import keras_latent as kl
+
+    batch, classes, noise_dim = 64, 10, 62
+    generator = kl.build_generator(noise_dim=noise_dim)
+    discriminator = kl.build_info_discriminator()
+
+    def mi_loss(codes, q):  # the article's -c log Q, summed over both codes
+        return keras.ops.mean(-keras.ops.sum(codes * keras.ops.log(q + 1e-7), axis=1))
+
+    loss = [keras.losses.BinaryCrossentropy(from_logits=True), "categorical_crossentropy",
+            mi_loss]
+    discriminator.compile(keras.optimizers.RMSprop(2e-4), loss, loss_weights=[1, 1, 0.5])
+    x = _images(6400)
+    y = np.eye(classes, dtype="float32")[np.arange(6400) % classes]
+    rng = np.random.default_rng(0)
+
+    def draws(n):
+        return [
+            rng.uniform(-1, 1, (n, noise_dim)).astype("float32"),
+            np.eye(classes, dtype="float32")[rng.integers(0, classes, n)],
+            rng.normal(0, 0.5, (n, 2)).astype("float32"),
+        ]
+
+    real_fake = np.concatenate([np.ones((batch, 1)), np.zeros((batch, 1))]).astype("float32")
+    fakes = draws(2 * batch)
+    discriminator.train_on_batch(  # traced while trainable
+        x[:2 * batch], [real_fake, y[:2 * batch], fakes[2]]
+    )
+    discriminator.trainable = False
+    inputs = [keras.Input((noise_dim,)), keras.Input((classes,)), keras.Input((2,))]
+    adversarial = keras.Model(inputs, discriminator(generator(inputs)))
+    adversarial.compile(keras.optimizers.RMSprop(1e-4), loss, loss_weights=[1, 1, 0.5])
+    ones = np.ones((batch, 1), "float32")
+
+    def step(i):
+        start = (i * batch) % (6400 - batch)
+        real, labels = x[start:start + batch], y[start:start + batch]
+        fake_inputs = draws(batch)
+        fake = generator.predict(fake_inputs, verbose=0)
+        real_codes = draws(batch)[2]
+        discriminator.train_on_batch(
+            np.concatenate([real, fake]),
+            [real_fake, np.concatenate([labels, fake_inputs[1]]),
+             np.concatenate([real_codes, fake_inputs[2]])],
+        )
+        g_inputs = draws(batch)
+        adversarial.train_on_batch(g_inputs, [ones, g_inputs[1], g_inputs[2]])
+
+    return time_python_loop(step, steps, repeats, discriminator)
+
+
 # The article loops `fit` is compared with: per family, kind -> (steps, repeats) -> row.
 def _aae_baseline(kind):
     def measure(steps, repeats):
@@ -407,10 +499,16 @@ def _disentangling_baseline(steps, repeats):
     return {"batch_size": 128 * 6, "steps_per_second": rate, "freezing_held": ok}
 
 
+def _info_gan_baseline(steps, repeats):
+    rate, moved = article_style_info_gan(steps, repeats)
+    return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved}
+
+
 BASELINES = {
     "aae": {"predict": _aae_baseline("predict"),
             "predict_on_batch": _aae_baseline("predict_on_batch")},
     "disentangling_ae": {"train_on_batch": _disentangling_baseline},
+    "info_gan": {"predict": _info_gan_baseline},
 }
 
 

@@ -107,6 +107,19 @@ def start(name, args, settings):
     return time.time()
 
 
+def begin(name, doc, argv, full, quick):
+    """What every script's `main` starts with: the command line, the settings, the
+    banner and the data.
+
+    Returns `(args, settings, started, (x_train, y_train), (x_test, y_test))`.
+    """
+    args = parse_args(name, doc, argv)
+    settings = settings_for(args, full, quick)
+    started = start(name, args, settings)
+    train, test = load_data(args, settings)
+    return args, settings, started, train, test
+
+
 def configure(args):
     """Applies `--distribute` and `--precision` for everything the script builds.
 

@@ -206,9 +206,9 @@ def style_grid(model, x_test, y_test, num_classes):
 def main(argv=None):
     from reproductions import _common
 
-    args = _common.parse_args(NAME, __doc__, argv)
-    settings = _common.settings_for(args, SETTINGS, QUICK)
-    started = _common.start(NAME, args, settings)
+    args, settings, started, (x_train, y_train), (x_test, y_test) = _common.begin(
+        NAME, __doc__, argv, SETTINGS, QUICK
+    )
 
     import keras
     import numpy as np
@@ -216,7 +216,6 @@ def main(argv=None):
     import keras_latent as kl
     from keras_latent import evaluation, plotting
 
-    (x_train, y_train), (x_test, y_test) = _common.load_data(args, settings)
     image_shape = x_train.shape[1:]
     num_classes = int(y_train.max()) + 1
     checkpoints = os.path.join(args.out, "checkpoints")

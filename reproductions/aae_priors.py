@@ -198,16 +198,15 @@ def evaluate(model, x_test, y_test, seed, labelled=False):
 def main(argv=None):
     from reproductions import _common
 
-    args = _common.parse_args(NAME, __doc__, argv)
-    settings = _common.settings_for(args, SETTINGS, QUICK)
-    started = _common.start(NAME, args, settings)
+    args, settings, started, (x_train, y_train), (x_test, y_test) = _common.begin(
+        NAME, __doc__, argv, SETTINGS, QUICK
+    )
 
     import keras
     import numpy as np
 
     from keras_latent import plotting
 
-    (x_train, y_train), (x_test, y_test) = _common.load_data(args, settings)
     rng = np.random.default_rng(args.seed)
     held_out = rng.permutation(len(x_test))[: settings["eval_size"]]
     x_eval, y_eval = x_test[held_out], y_test[held_out]

@@ -151,16 +151,15 @@ def correlations(values, measured, columns):
 def main(argv=None):
     from reproductions import _common
 
-    args = _common.parse_args(NAME, __doc__, argv)
-    settings = _common.settings_for(args, SETTINGS, QUICK)
-    started = _common.start(NAME, args, settings)
+    args, settings, started, (x_train, y_train), (x_test, y_test) = _common.begin(
+        NAME, __doc__, argv, SETTINGS, QUICK
+    )
 
     import keras
     import numpy as np
 
     from keras_latent import callbacks, data, evaluation, plotting
 
-    (x_train, y_train), (x_test, y_test) = _common.load_data(args, settings)
     image_shape, num_classes = x_train.shape[1:], int(y_train.max()) + 1
     keras.utils.set_random_seed(args.seed)
     fresh = build(settings, image_shape, num_classes, args.seed)

@@ -85,12 +85,12 @@ def disentangling_ae(
 
 def info_gan(
     noise_dim=8, num_classes=10, num_codes=2, image_shape=IMAGE, g_filters=(16, 8),
-    d_filters=(8, 16), code_loss="article", **options
+    d_filters=(8, 16), q_units=16, code_loss="article", **options
 ):
     """Generator and discriminator with Q heads (article 002).
 
-    `g_filters=(128, 64, 32)`, `d_filters=(32, 64, 128, 256)` and `noise_dim=62`
-    are its size.
+    `g_filters=(128, 64, 32)`, `d_filters=(32, 64, 128, 256)`, `q_units=128` and
+    `noise_dim=62` are its size.
     """
     import keras_latent as kl
 
@@ -99,7 +99,7 @@ def info_gan(
     return kl.InfoGAN(
         kl.build_generator(image_shape, noise_dim, num_classes, num_codes, g_filters),
         kl.build_info_discriminator(
-            image_shape, num_classes, num_codes, d_filters, q_units=16, code_head=head
+            image_shape, num_classes, num_codes, d_filters, q_units=q_units, code_head=head
         ),
         code_loss=code_loss,
         **options,

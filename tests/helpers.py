@@ -1,9 +1,14 @@
 """Round trips that every serializable class in keras-latent must pass, and a stop."""
 
 import os
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def assert_config_round_trip(obj):
@@ -28,6 +33,17 @@ def assert_saved_model_round_trip(model, inputs, tmp_path, outputs=None):
     for a, b in zip(model.weights, loaded.weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
     return loaded
+
+
+def run_in_fresh_process(script, timeout=300):
+    """Runs Python `script` (dedented) in a new interpreter from the repository root;
+    asserts it exits 0 and returns what it printed."""
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT, capture_output=True,
+        text=True, timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
 
 
 class StopAfter(keras.callbacks.Callback):

@@ -80,7 +80,6 @@ VARIANTS = {
 
 def one_step(make, images, strategy):
     import keras
-    import numpy as np
 
     with strategy.scope():
         keras.utils.set_random_seed(0)

@@ -58,6 +58,14 @@ def check_network_sizes(network, name, expected, inputs=True, what="the latent s
         )
 
 
+def check_models(owner, names):
+    """Checks that each attribute `names` of `owner` is a `keras.Model`; `ValueError` if not."""
+    for name in names:
+        network = getattr(owner, name)
+        if not isinstance(network, keras.Model):
+            raise ValueError(f"{name}: expected a keras.Model; got {type(network).__name__}.")
+
+
 def check_count(n, name="n"):
     """`n` as a positive int; `ValueError` naming `name` if it is not one."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:

@@ -1,9 +1,5 @@
 """The disentangling autoencoder of article 001: s holds the label, z the rest."""
 
-import os
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -12,9 +8,8 @@ import pytest
 import keras_latent as kl
 from keras_latent import evaluation
 from tests import families
-from tests.helpers import assert_config_round_trip
+from tests.helpers import assert_config_round_trip, run_in_fresh_process
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NETWORKS_OF = {
     "supervised_optimizer": ("s_encoder", "s_classifier", "image_classifier"),
     "z_classifier_optimizer": ("z_classifier",),
@@ -120,7 +115,7 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
     model.save(tmp_path / "dae.keras")
     np.save(tmp_path / "x.npy", images[:8])
     np.save(tmp_path / "out.npy", model.predict(images[:8], verbose=0))
-    script = textwrap.dedent(f"""
+    script = f"""
         import numpy as np, keras
         import keras_latent
         model = keras.saving.load_model({str(tmp_path / "dae.keras")!r})
@@ -135,12 +130,8 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
         model.fit(x, np.arange(8) % 10, batch_size=8, epochs=1, verbose=0)
         assert model.autoencoder_optimizer.iterations.numpy() == 3
         print("loaded")
-    """)
-    run = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert run.returncode == 0 and "loaded" in run.stdout, run.stderr[-3000:]
+    """
+    assert "loaded" in run_in_fresh_process(script)
 
 
 def test_mismatched_networks_are_refused():

@@ -1,9 +1,5 @@
 """InfoGAN of article 002: a label and continuous codes the discriminator's Q reads back."""
 
-import os
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -12,9 +8,8 @@ import pytest
 import keras_latent as kl
 from keras_latent import losses
 from tests import families
-from tests.helpers import assert_config_round_trip
+from tests.helpers import assert_config_round_trip, run_in_fresh_process
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def weights_of(network):
@@ -137,7 +132,7 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
     noise = np.random.default_rng(0).uniform(-1, 1, (4, 8)).astype("float32")
     np.save(tmp_path / "noise.npy", noise)
     np.save(tmp_path / "fakes.npy", model.generate(noise, [0, 1, 2, 3], np.zeros((4, 2))))
-    script = textwrap.dedent(f"""
+    script = f"""
         import numpy as np, keras
         import keras_latent
         model = keras.saving.load_model({str(tmp_path / "gan.keras")!r})
@@ -155,12 +150,8 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
         model.fit(x, np.arange(8) % 10, batch_size=8, epochs=1, verbose=0)
         assert model.g_optimizer.iterations.numpy() == 3
         print("loaded")
-    """)
-    run = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert run.returncode == 0 and "loaded" in run.stdout, run.stderr[-3000:]
+    """
+    assert "loaded" in run_in_fresh_process(script)
 
 
 def test_mismatched_networks_are_refused():

@@ -1,10 +1,5 @@
 """The shared base: a toy two-network model written on it in a few lines."""
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
@@ -13,8 +8,7 @@ import tensorflow as tf
 import keras_latent as kl
 from keras_latent import losses
 from keras_latent.models.multi_optimizer_model import MultiOptimizerModel
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.helpers import run_in_fresh_process
 
 
 @keras.saving.register_keras_serializable(package="keras_latent_tests")
@@ -142,7 +136,7 @@ def test_saved_toy_loads_compiled_in_a_fresh_process(small_images, tmp_path):
     model.save(tmp_path / "toy.keras")
     np.save(tmp_path / "x.npy", small_images[:8])
     np.save(tmp_path / "y.npy", model.predict(small_images[:8], verbose=0))
-    script = textwrap.dedent(f"""
+    script = f"""
         import numpy as np, keras
         from tests.models.test_multi_optimizer_model import ToyAutoencoder
         model = keras.saving.load_model({str(tmp_path / "toy.keras")!r})
@@ -156,9 +150,5 @@ def test_saved_toy_loads_compiled_in_a_fresh_process(small_images, tmp_path):
         model.fit(x, batch_size=8, epochs=1, verbose=0)
         assert model.decoder_optimizer.iterations.numpy() == 5
         print("loaded")
-    """)
-    run = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert run.returncode == 0 and "loaded" in run.stdout, run.stderr[-3000:]
+    """
+    assert "loaded" in run_in_fresh_process(script)

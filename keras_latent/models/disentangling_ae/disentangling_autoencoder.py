@@ -9,6 +9,7 @@ from keras_latent import data, losses
 from keras_latent.models.multi_optimizer_model import (
     MultiOptimizerModel,
     check_codes,
+    check_models,
     check_network_sizes,
 )
 
@@ -157,11 +158,7 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
 
     def check_networks(self):
         """Checks that the six networks' sizes agree; raises `ValueError` if not."""
-        for name in NETWORKS:
-            if not isinstance(getattr(self, name), keras.Model):
-                raise ValueError(
-                    f"{name}: expected a keras.Model; got {type(getattr(self, name)).__name__}."
-                )
+        check_models(self, NETWORKS)
         for name in ("s_encoder", "z_encoder"):
             outputs = getattr(self, name).outputs
             if len(outputs) != 1 or len(outputs[0].shape) != 2:

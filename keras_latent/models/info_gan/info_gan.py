@@ -10,6 +10,7 @@ from keras_latent.models.multi_optimizer_model import (
     MultiOptimizerModel,
     check_class_labels,
     check_codes,
+    check_models,
     check_count,
     check_network_sizes,
 )
@@ -139,11 +140,7 @@ class InfoGAN(MultiOptimizerModel):
 
     def check_networks(self):
         """Checks that the two networks' sizes agree; raises `ValueError` if not."""
-        for name in ("generator", "discriminator"):
-            if not isinstance(getattr(self, name), keras.Model):
-                raise ValueError(
-                    f"{name}: expected a keras.Model; got {type(getattr(self, name)).__name__}."
-                )
+        check_models(self, ("generator", "discriminator"))
         outputs = self.discriminator.outputs
         if len(outputs) != 3 or outputs[0].shape[-1] != 1:
             raise ValueError(
@@ -226,21 +223,34 @@ class InfoGAN(MultiOptimizerModel):
             "real_label_accuracy": _accuracy(targets, real_probabilities),
         }
 
-    def discriminator_update(self, x, targets):
-        variables = self.optimizer_roles()["d_optimizer"]
-        with tf.GradientTape() as tape:
-            parts = self.discriminator_losses(x, targets)
-            values = (
-                parts["adversarial"]
-                + self.label_weight * parts["label"]
-                + self.code_weight * parts["code"]
-            )
-        self.apply_update("d_optimizer", tape, values, variables)
-        self.track("d_loss", values)
+    def total(self, parts):
+        """The weighted sum an update minimises: adversarial + label + code terms."""
+        return (
+            parts["adversarial"]
+            + self.label_weight * parts["label"]
+            + self.code_weight * parts["code"]
+        )
+
+    def _track_discriminator(self, parts):
+        self.track("d_loss", self.total(parts))
         self.track("d_accuracy", parts["accuracy"])
         self.track("d_label_loss", parts["label"])
         self.track("d_code_loss", parts["code"])
         self.track("real_label_accuracy", parts["real_label_accuracy"])
+
+    def _track_generator(self, parts):
+        self.track("g_loss", self.total(parts))
+        self.track("g_label_loss", parts["label"])
+        self.track("g_code_loss", parts["code"])
+        self.track("fake_label_accuracy", parts["accuracy"])
+
+    def discriminator_update(self, x, targets):
+        variables = self.optimizer_roles()["d_optimizer"]
+        with tf.GradientTape() as tape:
+            parts = self.discriminator_losses(x, targets)
+            values = self.total(parts)
+        self.apply_update("d_optimizer", tape, values, variables)
+        self._track_discriminator(parts)
 
     def generator_losses(self, n, training=True):
         """Per-example adversarial, label and code losses of `n` fakes, and the label accuracy."""
@@ -258,16 +268,9 @@ class InfoGAN(MultiOptimizerModel):
         variables = self.optimizer_roles()["g_optimizer"]
         with tf.GradientTape() as tape:
             parts = self.generator_losses(n)
-            values = (
-                parts["adversarial"]
-                + self.label_weight * parts["label"]
-                + self.code_weight * parts["code"]
-            )
+            values = self.total(parts)
         self.apply_update("g_optimizer", tape, values, variables)
-        self.track("g_loss", values)
-        self.track("g_label_loss", parts["label"])
-        self.track("g_code_loss", parts["code"])
-        self.track("fake_label_accuracy", parts["accuracy"])
+        self._track_generator(parts)
 
     def train_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
@@ -277,23 +280,10 @@ class InfoGAN(MultiOptimizerModel):
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
-        d = self.discriminator_losses(x, self.one_hot(labels), training=False)
-        g = self.generator_losses(ops.shape(x)[0], training=False)
-        self.track(
-            "d_loss",
-            d["adversarial"] + self.label_weight * d["label"] + self.code_weight * d["code"],
+        self._track_discriminator(
+            self.discriminator_losses(x, self.one_hot(labels), training=False)
         )
-        self.track("d_accuracy", d["accuracy"])
-        self.track("d_label_loss", d["label"])
-        self.track("d_code_loss", d["code"])
-        self.track("real_label_accuracy", d["real_label_accuracy"])
-        self.track(
-            "g_loss",
-            g["adversarial"] + self.label_weight * g["label"] + self.code_weight * g["code"],
-        )
-        self.track("g_label_loss", g["label"])
-        self.track("g_code_loss", g["code"])
-        self.track("fake_label_accuracy", g["accuracy"])
+        self._track_generator(self.generator_losses(ops.shape(x)[0], training=False))
         return self.results()
 
     # Use ---------------------------------------------------------------------------
