@@ -35,5 +35,11 @@ from keras_latent.models.disentangling_ae import (
     build_pair_decoder,
 )
 from keras_latent.models.info_gan import InfoGAN, build_generator, build_info_discriminator
+from keras_latent.models.vae_gan import (
+    ConditionalVAE,
+    build_conditional_decoder,
+    build_conditional_encoder,
+    build_similarity_discriminator,
+)
 
 __version__ = "0.1.0"

@@ -17,6 +17,9 @@ class Sampling(keras.layers.Layer):
 
     Args:
         seed: int or None. Seed of the layer's generator. Defaults to None.
+        log_var_limit: float or None. When set, the draw's `log_var` is clipped
+            to `[-limit, limit]` (article 003 clips `log_var / 2` to [-2, 2]:
+            a limit of 4). Defaults to None.
 
     Example:
 
@@ -26,9 +29,16 @@ class Sampling(keras.layers.Layer):
     (4, 2)
     """
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed=None, log_var_limit=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
+        if log_var_limit is not None and not (
+            isinstance(log_var_limit, (int, float)) and log_var_limit > 0
+        ):
+            raise ValueError(
+                f"log_var_limit: expected a positive float or None; got {log_var_limit!r}."
+            )
+        self.log_var_limit = log_var_limit
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs):
@@ -41,10 +51,12 @@ class Sampling(keras.layers.Layer):
             ),
             n,
         )
+        if self.log_var_limit is not None:
+            log_var = ops.clip(log_var, -self.log_var_limit, self.log_var_limit)
         return mean + ops.exp(0.5 * log_var) * eps
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
 
     def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
+        return {**super().get_config(), "seed": self.seed, "log_var_limit": self.log_var_limit}

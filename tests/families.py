@@ -104,3 +104,15 @@ def info_gan(
         code_loss=code_loss,
         **options,
     )
+
+
+def conditional_vae(latent_dim=2, num_classes=10, image_shape=IMAGE, dropout=0.0, **options):
+    """The CVAE article 003 compares its VAE+GAN with; dropout off by default (tests)."""
+    import keras_latent as kl
+
+    options.setdefault("seed", 0)
+    return kl.ConditionalVAE(
+        kl.build_conditional_encoder(image_shape, num_classes, latent_dim, dropout, seed=1),
+        kl.build_conditional_decoder(image_shape, num_classes, latent_dim, dropout, seed=2),
+        **options,
+    )

@@ -36,8 +36,12 @@ def _labels():
     return np.arange(BATCH) % 10
 
 
-def variant(factory, labels=None, **options):
-    """A `make()` for `VARIANTS`: the family's test model and the batch's labels."""
+def variant(factory, labels=None, learning_rate=0.5, **options):
+    """A `make()` for `VARIANTS`: the family's test model and the batch's labels.
+
+    `learning_rate` is the SGD rate of every optimizer: large enough that one step
+    moves some weight by more than 1e-2, so that a match means something.
+    """
 
     def make():
         from tests import families
@@ -47,6 +51,7 @@ def variant(factory, labels=None, **options):
             options.setdefault("units", UNITS)
         return make_model(**options), labels
 
+    make.learning_rate = learning_rate
     return make
 
 
@@ -75,6 +80,8 @@ VARIANTS = {
     "disentangling_ae": variant("disentangling_ae", _labels(), dropout=0.0, clf_z_steps=1),
     "info_gan": variant("info_gan", _labels()),
     "info_gan_gaussian_codes": variant("info_gan", _labels(), code_loss="gaussian"),
+    # Losses averaged over pixels: small gradients.
+    "conditional_vae": variant("conditional_vae", _labels(), learning_rate=100.0),
 }
 
 
@@ -84,7 +91,9 @@ def one_step(make, images, strategy):
     with strategy.scope():
         keras.utils.set_random_seed(0)
         model, y = make()
-        optimizers = {role: keras.optimizers.SGD(0.5) for role in model.optimizer_roles()}
+        optimizers = {
+            role: keras.optimizers.SGD(make.learning_rate) for role in model.optimizer_roles()
+        }
         # XLA draws other random numbers than the plain graph: the same on both sides.
         model.compile(jit_compile=False, **optimizers)
     before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]

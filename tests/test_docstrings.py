@@ -16,6 +16,8 @@ from keras_latent.models.disentangling_ae import builders as disentangling_build
 from keras_latent.models.disentangling_ae import disentangling_autoencoder
 from keras_latent.models.info_gan import builders as info_gan_builders
 from keras_latent.models.info_gan import info_gan
+from keras_latent.models.vae_gan import builders as vae_gan_builders
+from keras_latent.models.vae_gan import conditional_vae
 
 
 @pytest.mark.parametrize(
@@ -25,6 +27,7 @@ from keras_latent.models.info_gan import info_gan
         adversarial_autoencoder,
         supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
         disentangling_builders, disentangling_autoencoder, info_gan_builders, info_gan,
+        vae_gan_builders, conditional_vae,
         keras_latent,
     ],
     ids=lambda m: m.__name__,

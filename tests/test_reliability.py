@@ -44,6 +44,7 @@ MODELS = {
     "semi_supervised": families.semi_supervised_aae,
     "disentangling": families.disentangling_ae,
     "info_gan": families.info_gan,
+    "conditional_vae": families.conditional_vae,
 }
 FIT = dict(batch_size=8, epochs=1, verbose=0)
 
@@ -118,6 +119,11 @@ BAD_INPUTS = [
     ("info_gan", "sample", lambda m: m.sample(0), "n"),
     ("info_gan", "sample", lambda m: m.sample(2, labels=[3]), "labels"),
     ("info_gan", "classify", lambda m: m.classify(nan_images()), "x"),
+    ("conditional_vae", "fit", lambda m: m.fit(dataset(X), epochs=1, verbose=0), "y"),
+    ("conditional_vae", "fit", lambda m: m.fit(dataset(X, with_labels(10)), epochs=1, verbose=0), "y"),
+    ("conditional_vae", "encode", lambda m: m.encode(X, Y[:3]), "labels"),
+    ("conditional_vae", "sample", lambda m: m.sample(-1, labels=[]), "n"),
+    ("conditional_vae", "predict", lambda m: m.predict({"images": X, "labels": with_labels(10)}, verbose=0), "labels"),
 ]
 
 
