@@ -37,6 +37,7 @@ from keras_latent.models.disentangling_ae import (
 from keras_latent.models.info_gan import InfoGAN, build_generator, build_info_discriminator
 from keras_latent.models.vae_gan import (
     ConditionalVAE,
+    VAEGAN,
     build_conditional_decoder,
     build_conditional_encoder,
     build_similarity_discriminator,

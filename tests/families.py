@@ -116,3 +116,16 @@ def conditional_vae(latent_dim=2, num_classes=10, image_shape=IMAGE, dropout=0.0
         kl.build_conditional_decoder(image_shape, num_classes, latent_dim, dropout, seed=2),
         **options,
     )
+
+
+def vae_gan(latent_dim=2, num_classes=10, image_shape=IMAGE, dropout=0.0, **options):
+    """Article 003's VAE+GAN; dropout off by default (tests)."""
+    import keras_latent as kl
+
+    options.setdefault("seed", 0)
+    return kl.VAEGAN(
+        kl.build_conditional_encoder(image_shape, num_classes, latent_dim, dropout, seed=1),
+        kl.build_conditional_decoder(image_shape, num_classes, latent_dim, dropout, seed=2),
+        kl.build_similarity_discriminator(image_shape, num_classes, dropout, seed=3),
+        **options,
+    )

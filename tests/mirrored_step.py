@@ -82,6 +82,8 @@ VARIANTS = {
     "info_gan_gaussian_codes": variant("info_gan", _labels(), code_loss="gaussian"),
     # Losses averaged over pixels: small gradients.
     "conditional_vae": variant("conditional_vae", _labels(), learning_rate=100.0),
+    # The balancing rule refuses a strategy (optimizer steps inside tf.cond).
+    "vae_gan_unbalanced": variant("vae_gan", _labels(), learning_rate=100.0, balance=False),
 }
 
 

@@ -18,6 +18,7 @@ from keras_latent.models.info_gan import builders as info_gan_builders
 from keras_latent.models.info_gan import info_gan
 from keras_latent.models.vae_gan import builders as vae_gan_builders
 from keras_latent.models.vae_gan import conditional_vae
+from keras_latent.models.vae_gan import vae_gan
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ from keras_latent.models.vae_gan import conditional_vae
         adversarial_autoencoder,
         supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
         disentangling_builders, disentangling_autoencoder, info_gan_builders, info_gan,
-        vae_gan_builders, conditional_vae,
+        vae_gan_builders, conditional_vae, vae_gan,
         keras_latent,
     ],
     ids=lambda m: m.__name__,

@@ -45,6 +45,7 @@ MODELS = {
     "disentangling": families.disentangling_ae,
     "info_gan": families.info_gan,
     "conditional_vae": families.conditional_vae,
+    "vae_gan": families.vae_gan,
 }
 FIT = dict(batch_size=8, epochs=1, verbose=0)
 
@@ -124,6 +125,10 @@ BAD_INPUTS = [
     ("conditional_vae", "encode", lambda m: m.encode(X, Y[:3]), "labels"),
     ("conditional_vae", "sample", lambda m: m.sample(-1, labels=[]), "n"),
     ("conditional_vae", "predict", lambda m: m.predict({"images": X, "labels": with_labels(10)}, verbose=0), "labels"),
+    ("vae_gan", "fit", lambda m: m.fit(X, **FIT), "y"),
+    ("vae_gan", "fit", lambda m: m.fit(dataset(X, with_labels(-1)), epochs=1, verbose=0), "y"),
+    ("vae_gan", "fit", lambda m: m.fit(dataset(nan_images(), Y), epochs=1, verbose=0), "x"),
+    ("vae_gan", "decode", lambda m: m.decode(np.zeros((2, 2)), [0]), "labels"),
 ]
 
 

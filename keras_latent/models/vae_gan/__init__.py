@@ -6,3 +6,4 @@ from keras_latent.models.vae_gan.builders import (
     build_similarity_discriminator,
 )
 from keras_latent.models.vae_gan.conditional_vae import ConditionalVAE
+from keras_latent.models.vae_gan.vae_gan import VAEGAN

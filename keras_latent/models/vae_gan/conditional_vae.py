@@ -60,8 +60,12 @@ class ConditionalVAE(MultiOptimizerModel):
         self.kl_weight = float(kl_weight)
         self.check_networks()
         self.num_classes = int(encoder.inputs[1].shape[-1])
-        self.add_trackers("loss", "recon_loss", "kl_loss")
+        self.add_trackers(*self.tracker_names())
         self.built = True
+
+    def tracker_names(self):
+        """The losses and counts `fit` reports, in order."""
+        return ("loss", "recon_loss", "kl_loss")
 
     @property
     def image_shape(self):
