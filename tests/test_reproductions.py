@@ -107,3 +107,22 @@ def test_infogan_quick(tmp_path):
     assert 0 <= metrics["q_test_accuracy"] <= 1
     accuracy = metrics["label_accuracy"]
     assert accuracy is None or 0 <= accuracy <= 1
+
+
+def test_vae_gan_quick(tmp_path):
+    from reproductions import vae_gan
+
+    paths = vae_gan.main(["--quick", "--out", str(tmp_path)])
+    assert not os.path.exists(tmp_path / "checkpoints")
+    names = {os.path.basename(p) for p in paths}
+    assert {"reconstructions.png", "manifold_cvae.png", "manifold_vae_gan.png",
+            "style_transfer.png", "codes.png", "manifold_7.gif", "metrics.json"} <= names
+    for path in paths:
+        assert os.path.getsize(path) > 500
+    metrics = read_metrics(tmp_path)["metrics"]
+    assert metrics["steps"] == 10
+    for tag in ("cvae_2", "vae_gan_2"):
+        assert 0 < metrics[tag]["reconstruction_bce"] < 1
+    # The article's balancing rule ran: at least one update of each player a step.
+    assert 1 <= metrics["vae_gan_2"]["mean_d_steps_taken"] <= 3
+    assert 1 <= metrics["vae_gan_2"]["mean_g_steps_taken"] <= 3
