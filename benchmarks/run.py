@@ -206,6 +206,29 @@ def info_gan(options):
     return model, (_images(6400), np.arange(6400) % 10), 64, info_gan_step_flops
 
 
+def vae_gan_step_flops(model, batch):
+    """One discriminator and three encoder/decoder updates (the rule's usual take),
+    each on a forward pass of the encoder, two decodings and three discriminations."""
+    e, g, d = model.encoder, model.decoder, model.discriminator
+    passes = forward(e) + 2 * forward(g) + 3 * forward(d)
+    d_update = passes + 3 * (train(d) - forward(d))  # weight and input gradients of D
+    ed_update = passes + train(e) - forward(e) + 2 * (train(g, True) - forward(g)) \
+        + 2 * (through(d) - forward(d))
+    return (d_update + 3 * ed_update) * batch // model.draws_per_step
+
+
+def vae_gan(options):
+    """Article 003: conditional VAE+GAN, latent 8, five parts of 64 a step."""
+    import numpy as np
+
+    from tests import families
+
+    model = families.vae_gan(8, dropout=0.3)
+    model.compile(**options)
+    batch = 64 * model.draws_per_step
+    return model, (_images(6400), np.arange(6400) % 10), batch, vae_gan_step_flops
+
+
 FAMILIES = {
     "aae": aae,
     "supervised_aae": supervised_aae,
@@ -213,6 +236,7 @@ FAMILIES = {
     "semi_supervised_aae": semi_supervised_aae,
     "disentangling_ae": disentangling_ae,
     "info_gan": info_gan,
+    "vae_gan": vae_gan,
 }
 # Each family is timed with these compile options (and mixed precision policies).
 VARIANTS = {
@@ -483,6 +507,84 @@ def article_style_info_gan(steps, repeats):
     return time_python_loop(step, steps, repeats, discriminator)
 
 
+def article_style_vae_gan(steps, repeats):
+    """Article 003's loop as Keras 3 `train_on_batch` calls: per iteration one
+    discriminator update and three encoder/decoder updates (what its balancing rule
+    takes at its thresholds' scale), each update a compiled model whose loss a layer
+    adds and whose other networks are frozen while it is traced."""
+    import keras
+    import numpy as np
+
+    import keras_latent as kl
+
+    batch, classes, latent = 64, 10, 8
+    encoder = kl.build_conditional_encoder(latent_dim=latent)
+    decoder = kl.build_conditional_decoder(latent_dim=latent)
+    discriminator = kl.build_similarity_discriminator()
+    pixels = 784.0
+
+    class Losses(keras.layers.Layer):
+        """Adds the article's loss of one player, from the shared forward pass."""
+
+        def __init__(self, player, **kwargs):
+            super().__init__(**kwargs)
+            self.player = player
+
+        def call(self, inputs):
+            z_mean, z_log_var, real, drawn, rebuilt, real_l, rebuilt_l = inputs
+            ops = keras.ops
+            gan = ops.mean(
+                ops.softplus(-real) + 2 * ops.softplus(drawn) + ops.softplus(rebuilt)
+            ) / 4 / pixels
+            target = ops.sigmoid(real_l)
+            llike = ops.mean(ops.sum(
+                ops.reshape(ops.softplus(rebuilt_l) - target * rebuilt_l, (batch, -1)), 1
+            )) / pixels
+            log_var = ops.clip(z_log_var, -4, 4)
+            prior = ops.mean(-0.5 * ops.sum(
+                1 + log_var - ops.square(z_mean) - ops.exp(log_var), 1
+            )) / pixels
+            loss = {"d": gan, "e": llike + prior, "g": llike - gan}[self.player]
+            self.add_loss(loss)
+            return loss
+
+    images, labels = keras.Input((28, 28, 1)), keras.Input((classes,))
+    prior_z = keras.Input((latent,))
+    z_mean, z_log_var, z = encoder([images, labels])
+    rebuilt, drawn = decoder([z, labels]), decoder([prior_z, labels])
+    real_logit, real_l = discriminator([images, labels])
+    rebuilt_logit, rebuilt_l = discriminator([rebuilt, labels])
+    drawn_logit, _ = discriminator([drawn, labels])
+    outputs = [z_mean, z_log_var, real_logit, drawn_logit, rebuilt_logit, real_l, rebuilt_l]
+    x = _images(6400)
+    y = np.eye(classes, dtype="float32")[np.arange(6400) % classes]
+    rng = np.random.default_rng(0)
+    models = {}
+    for player, rate, frozen in (
+        ("d", 1e-3, (encoder, decoder)),
+        ("e", 1e-3, (decoder, discriminator)),
+        ("g", 3e-4, (encoder, discriminator)),
+    ):
+        model = keras.Model([images, labels, prior_z], Losses(player)(outputs))
+        model.compile(keras.optimizers.RMSprop(rate))
+        for network in frozen:
+            network.trainable = False
+        zp = rng.normal(size=(batch, latent)).astype("float32")
+        model.train_on_batch([x[:batch], y[:batch], zp])  # traced with these flags
+        for network in frozen:
+            network.trainable = True
+        models[player] = model
+
+    def step(i):
+        for k, players in enumerate((("d",), ("e", "g"), ("e", "g"), ("e", "g"))):
+            start = ((4 * i + k) * batch) % (6400 - batch)
+            zp = rng.normal(size=(batch, latent)).astype("float32")
+            for player in players:
+                models[player].train_on_batch([x[start:start + batch], y[start:start + batch], zp])
+
+    return time_python_loop(step, steps, repeats, discriminator)
+
+
 # The article loops `fit` is compared with: per family, kind -> (steps, repeats) -> row.
 def _aae_baseline(kind):
     def measure(steps, repeats):
@@ -504,11 +606,17 @@ def _info_gan_baseline(steps, repeats):
     return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved}
 
 
+def _vae_gan_baseline(steps, repeats):
+    rate, moved = article_style_vae_gan(steps, repeats)
+    return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved}
+
+
 BASELINES = {
     "aae": {"predict": _aae_baseline("predict"),
             "predict_on_batch": _aae_baseline("predict_on_batch")},
     "disentangling_ae": {"train_on_batch": _disentangling_baseline},
     "info_gan": {"predict": _info_gan_baseline},
+    "vae_gan": {"train_on_batch": _vae_gan_baseline},
 }
 
 
