@@ -37,6 +37,13 @@ Departures from the article:
   averages); here the generator uses batch statistics in both updates.
 - Batches are shuffled passes over the training set, not draws with replacement.
 
+The committed run (`--epochs 20`: 10000 steps, 80 minutes on 2 CPU cores): generated
+digits read as the asked label 99.5 %; code 1 sets the slant (r = -0.98 within a
+sweep), code 2 too (r = +0.90, stroke width -0.40): with the article's loss the two
+codes do not split slant and width. The InfoGAN paper's Gaussian loss
+(`code_loss: "gaussian"`, 2000 steps only) brings stroke width in (code 1: slant
+-0.96, width +0.92; code 2: +0.82, +0.87), each code a mix of both.
+
 Usage:
     python reproductions/infogan.py [--quick] [--epochs N] [--out DIR] [--seed N]
 """
