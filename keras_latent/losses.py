@@ -128,6 +128,18 @@ def cross_entropy(targets, probabilities):
     return -ops.sum(targets * ops.log(probabilities), axis=-1)
 
 
+def accuracy(targets, probabilities):
+    """Per-example 1.0 where the most probable class is the target row's, else 0.0.
+
+    Args:
+        targets: one-hot rows `(batch, classes)`.
+        probabilities: a classifier's outputs, same shape.
+    """
+    return ops.cast(
+        ops.argmax(probabilities, axis=-1) == ops.argmax(targets, axis=-1), "float32"
+    )
+
+
 def masked_cross_entropy(labels, probabilities):
     """Per-example `-log p[label]`, and 0 where the label is -1 (unlabelled).
 

@@ -159,19 +159,14 @@ def main(argv=None):
             stamp = {"settings": {k: v for k, v in settings.items()
                                   if k not in ("evaluation_size", "grid_every")},
                      "seed": args.seed, "latent_dim": latent_dim}
-            history = {}
-
-            class Keep(keras.callbacks.Callback):
-                def on_epoch_end(self, epoch, logs=None):
-                    for key, value in (logs or {}).items():
-                        history.setdefault(key, []).append(float(value))
-
             model = _common.fit_or_resume(
                 lambda fresh=fresh: fresh, dataset,
                 dict(epochs=settings["epochs"], steps_per_epoch=settings["steps_per_epoch"],
-                     verbose=2, callbacks=given + [Keep()]),
+                     verbose=2, callbacks=given),
                 os.path.join(args.out, "checkpoints"), tag, stamp,
             )
+            # Keras' History of this run's epochs; none for a model loaded finished.
+            history = getattr(getattr(model, "history", None), "history", {})
             models[tag] = model
             paths += [p for c in given for p in c.paths]
             rebuilt = model.reconstruct(x_test[:n], y_test[:n])

@@ -91,3 +91,11 @@ def test_gaussian_kl_and_information_known_values():
         losses.gaussian_information_loss(ones[:, :1], zero[:, :1], 2 * ones[:, :1]),
         [0.5 * (math.exp(-2) + 2) + half_log_2pi], rtol=1e-6,
     )
+
+
+def test_accuracy_compares_the_most_probable_class_with_the_target_row():
+    targets = np.eye(3, dtype="float32")[[0, 1, 2]]
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]], "float32")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(losses.accuracy(targets, probabilities)), [1.0, 0.0, 1.0]
+    )

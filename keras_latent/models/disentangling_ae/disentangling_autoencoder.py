@@ -18,13 +18,6 @@ NETWORKS = (
 )
 
 
-def _accuracy(targets, probabilities):
-    """1.0 where the most probable class is the target's, per example."""
-    return ops.cast(
-        ops.argmax(probabilities, axis=-1) == ops.argmax(targets, axis=-1), "float32"
-    )
-
-
 @keras.saving.register_keras_serializable(package="keras_latent")
 class DisentanglingAutoencoder(MultiOptimizerModel):
     """Autoencoder with code `[z, s]`: s holds the label, z everything else.
@@ -248,9 +241,9 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
             values = s_loss + x_loss
         self.apply_update("supervised_optimizer", tape, values, variables)
         self.track("s_loss", s_loss)
-        self.track("s_accuracy", _accuracy(targets, s_probabilities))
+        self.track("s_accuracy", losses.accuracy(targets, s_probabilities))
         self.track("x_loss", x_loss)
-        self.track("x_accuracy", _accuracy(targets, x_probabilities))
+        self.track("x_accuracy", losses.accuracy(targets, x_probabilities))
 
     def z_classifier_update(self, x, targets):
         variables = self.z_classifier.trainable_variables
@@ -260,7 +253,7 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
             values = losses.cross_entropy(targets, probabilities)
         self.apply_update("z_classifier_optimizer", tape, values, variables)
         self.track("clf_z_loss", values)
-        self.track("clf_z_accuracy", _accuracy(targets, probabilities))
+        self.track("clf_z_accuracy", losses.accuracy(targets, probabilities))
 
     def autoencoder_losses(self, x, other_x, other_targets, training=True):
         """Per-example reconstruction, uniform-target and swap losses, and swap accuracy."""
@@ -274,7 +267,7 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         swapped = self.decoder([z, self.s_encoder(other_x, training=training)], training=training)
         swap_probabilities = self.image_classifier(swapped, training=training)
         swap = losses.cross_entropy(other_targets, swap_probabilities)
-        return reconstruction, z_uniform, swap, _accuracy(other_targets, swap_probabilities)
+        return reconstruction, z_uniform, swap, losses.accuracy(other_targets, swap_probabilities)
 
     def autoencoder_update(self, x, other_x, other_targets):
         variables = self.optimizer_roles()["autoencoder_optimizer"]
@@ -312,11 +305,11 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         x_probabilities = self.image_classifier(x, training=False)
         z_probabilities = self.z_classifier(self.z_encoder(x, training=False))
         self.track("s_loss", losses.cross_entropy(targets, s_probabilities))
-        self.track("s_accuracy", _accuracy(targets, s_probabilities))
+        self.track("s_accuracy", losses.accuracy(targets, s_probabilities))
         self.track("x_loss", losses.cross_entropy(targets, x_probabilities))
-        self.track("x_accuracy", _accuracy(targets, x_probabilities))
+        self.track("x_accuracy", losses.accuracy(targets, x_probabilities))
         self.track("clf_z_loss", losses.cross_entropy(targets, z_probabilities))
-        self.track("clf_z_accuracy", _accuracy(targets, z_probabilities))
+        self.track("clf_z_accuracy", losses.accuracy(targets, z_probabilities))
         reconstruction, z_uniform, swap, swap_accuracy = self.autoencoder_losses(
             x, *self._other(x, targets), training=False
         )

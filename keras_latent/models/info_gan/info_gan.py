@@ -18,13 +18,6 @@ from keras_latent.models.multi_optimizer_model import (
 CODE_LOSSES = ("article", "gaussian")
 
 
-def _accuracy(targets, probabilities):
-    """1.0 where the most probable class is the target's, per example."""
-    return ops.cast(
-        ops.argmax(probabilities, axis=-1) == ops.argmax(targets, axis=-1), "float32"
-    )
-
-
 @keras.saving.register_keras_serializable(package="keras_latent")
 class InfoGAN(MultiOptimizerModel):
     """GAN whose generator reads a label and continuous codes that Q reads back.
@@ -220,7 +213,7 @@ class InfoGAN(MultiOptimizerModel):
             "label": label,
             "code": code,
             "accuracy": losses.discriminator_accuracy(real_logit, fake_logit),
-            "real_label_accuracy": _accuracy(targets, real_probabilities),
+            "real_label_accuracy": losses.accuracy(targets, real_probabilities),
         }
 
     def total(self, parts):
@@ -261,7 +254,7 @@ class InfoGAN(MultiOptimizerModel):
             "adversarial": losses.generator_loss(logit),
             "label": losses.cross_entropy(labels, probabilities),
             "code": self._code_losses(codes, q),
-            "accuracy": _accuracy(labels, probabilities),
+            "accuracy": losses.accuracy(labels, probabilities),
         }
 
     def generator_update(self, n):
