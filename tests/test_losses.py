@@ -1,5 +1,6 @@
 import math
 
+import keras
 import numpy as np
 import pytest
 
