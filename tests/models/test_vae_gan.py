@@ -82,17 +82,31 @@ def test_the_balancing_rule_takes_the_steps_its_losses_call_for(
 
 
 def test_similarity_losses_against_hand_computed_values():
-    model = families.vae_gan()
+    model = families.vae_gan(similarity="bce", standardize_similarity=False)
     real, fake = np.zeros((1, 2, 2, 1), "float32"), np.zeros((1, 2, 2, 1), "float32")
     fake[0, 0, 0, 0] = 2.0
     # Cross-entropy of sigmoid(fake) against sigmoid(real) = 1/2, from logits.
     expected = (3 * np.log(2.0) + (np.log1p(np.exp(2.0)) - 0.5 * 2.0)) / 784
     got = keras.ops.convert_to_numpy(model.similarity_loss(real, fake))
     np.testing.assert_allclose(got, [expected], rtol=1e-5)
-    squared = families.vae_gan(similarity="mse")
+    squared = families.vae_gan(similarity="mse", standardize_similarity=False)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(squared.similarity_loss(real, fake)), [4.0 / 784], rtol=1e-6
     )
+
+
+def test_standardized_similarity_divides_each_channel_by_the_real_batch_spread():
+    model = families.vae_gan()  # mse on standardised l, the default
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(64, 2, 2, 3)).astype("float32") * [0.1, 1.0, 5.0]
+    fake = real + np.array([0.1, 1.0, 5.0], "float32")  # one standard deviation off per channel
+    got = keras.ops.convert_to_numpy(model.similarity_loss(real, fake))
+    spread = real.reshape(-1, 3).std(axis=0)
+    expected = (np.array([0.1, 1.0, 5.0]) ** 2 / spread**2).sum() * 4 / 784
+    np.testing.assert_allclose(got, np.full(64, expected), rtol=1e-4)
+    # The discriminator cannot make the metric vanish by shrinking l.
+    shrunk = keras.ops.convert_to_numpy(model.similarity_loss(real / 10, fake / 10))
+    np.testing.assert_allclose(shrunk, got, rtol=1e-2)
 
 
 def test_brief_training_logs_every_loss_and_the_steps_taken(mnist_subset):
