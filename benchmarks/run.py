@@ -208,12 +208,14 @@ def info_gan(options):
 
 def vae_gan_step_flops(model, batch):
     """One discriminator and three encoder/decoder updates (the rule's usual take),
-    each on a forward pass of the encoder, two decodings and three discriminations."""
+    each on a forward pass of the encoder, two decodings and three discriminations
+    (the encoder/decoder updates two more: l of the image and of its decoding, read
+    without dropout)."""
     e, g, d = model.encoder, model.decoder, model.discriminator
     passes = forward(e) + 2 * forward(g) + 3 * forward(d)
     d_update = passes + 3 * (train(d) - forward(d))  # weight and input gradients of D
-    ed_update = passes + train(e) - forward(e) + 2 * (train(g, True) - forward(g)) \
-        + 2 * (through(d) - forward(d))
+    ed_update = passes + 2 * forward(d) + train(e) - forward(e) \
+        + 2 * (train(g, True) - forward(g)) + 3 * (through(d) - forward(d))
     return (d_update + 3 * ed_update) * batch // model.draws_per_step
 
 
@@ -511,7 +513,9 @@ def article_style_vae_gan(steps, repeats):
     """Article 003's loop as Keras 3 `train_on_batch` calls: per iteration one
     discriminator update and three encoder/decoder updates (what its balancing rule
     takes at its thresholds' scale), each update a compiled model whose loss a layer
-    adds and whose other networks are frozen while it is traced."""
+    adds and whose other networks are frozen while it is traced. The losses are the
+    package's (l read without dropout, standardised, squared error), so both sides
+    do the same arithmetic."""
     import keras
     import numpy as np
 
@@ -536,9 +540,11 @@ def article_style_vae_gan(steps, repeats):
             gan = ops.mean(
                 ops.softplus(-real) + 2 * ops.softplus(drawn) + ops.softplus(rebuilt)
             ) / 4 / pixels
-            target = ops.sigmoid(real_l)
+            # The package's default: l standardised by the real batch, squared error.
+            flat = ops.stop_gradient(ops.reshape(real_l, (-1, real_l.shape[-1])))
+            std = ops.sqrt(ops.var(flat, 0) + 1e-6)
             llike = ops.mean(ops.sum(
-                ops.reshape(ops.softplus(rebuilt_l) - target * rebuilt_l, (batch, -1)), 1
+                ops.reshape(ops.square((rebuilt_l - real_l) / std), (batch, -1)), 1
             )) / pixels
             log_var = ops.clip(z_log_var, -4, 4)
             prior = ops.mean(-0.5 * ops.sum(
@@ -552,9 +558,11 @@ def article_style_vae_gan(steps, repeats):
     prior_z = keras.Input((latent,))
     z_mean, z_log_var, z = encoder([images, labels])
     rebuilt, drawn = decoder([z, labels]), decoder([prior_z, labels])
-    real_logit, real_l = discriminator([images, labels])
-    rebuilt_logit, rebuilt_l = discriminator([rebuilt, labels])
+    real_logit, _ = discriminator([images, labels])
+    rebuilt_logit, _ = discriminator([rebuilt, labels])
     drawn_logit, _ = discriminator([drawn, labels])
+    _, real_l = discriminator([images, labels], training=False)
+    _, rebuilt_l = discriminator([rebuilt, labels], training=False)
     outputs = [z_mean, z_log_var, real_logit, drawn_logit, rebuilt_logit, real_l, rebuilt_l]
     x = _images(6400)
     y = np.eye(classes, dtype="float32")[np.arange(6400) % classes]

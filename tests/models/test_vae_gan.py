@@ -118,7 +118,8 @@ def test_brief_training_logs_every_loss_and_the_steps_taken(mnist_subset):
     for name in ("recon_loss", "kl_loss", "llike_loss", "gan_loss", "d_accuracy"):
         assert np.isfinite(history[name]).all(), name
     assert all(1 <= v <= 3 for v in history["d_steps_taken"] + history["g_steps_taken"])
-    assert model.discriminator_optimizer.iterations.numpy() >= 20  # 10 steps, 1 to 3 each
+    steps = 2 * -(-len(x[:1600]) // 160)  # fewer without MNIST (scikit-learn's digits)
+    assert model.discriminator_optimizer.iterations.numpy() >= steps  # 1 to 3 a step
     assert model.reconstruct(xt[:8], yt[:8]).shape == (8, 28, 28, 1)
     metrics = model.evaluate(xt[:160], yt[:160], verbose=0, return_dict=True)
     assert np.isfinite(metrics["llike_loss"])
