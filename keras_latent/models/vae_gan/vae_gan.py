@@ -52,6 +52,13 @@ class VAEGAN(ConditionalVAE):
     under a `tf.distribute` strategy, since TensorFlow cannot sum the
     replicas' gradients inside the rule's `tf.cond` (`compile` says so).
 
+    The losses are logged per pixel, as the article prints them, but each
+    optimizer descends their per-image sums: at the per-pixel scale the
+    discriminator's gradients are about 1e-6, far under the 3e-4 floor that
+    RMSprop's `epsilon` (1e-7, under the square root) puts on its denominator, and
+    it barely moved (it sat at the class prior, 1 in 4 real, for 1000 iterations).
+    The article's TF1 sums over the batch are large enough for its optimizer.
+
     Departures from the article, each measured (`DEVELOPERS.md`, "Article 003"):
     at the article's settings the encoder ignores its input within 50 iterations
     (KL to the prior about 1e-5, every decoding the same digit), because l's
@@ -167,6 +174,11 @@ class VAEGAN(ConditionalVAE):
         super().compile(**kwargs)
 
     @property
+    def pixels(self):
+        """Values per image, the article's divisor of every loss."""
+        return float(np.prod(self.image_shape))
+
+    @property
     def draws_per_step(self):
         """Parts of a batch one step may use: `d_steps + g_steps - 1`, or 1."""
         return self.d_steps + self.g_steps - 1 if self.balance else 1
@@ -260,7 +272,8 @@ class VAEGAN(ConditionalVAE):
         variables = self.optimizer_roles()["discriminator_optimizer"]
         with tf.GradientTape() as tape:
             parts = self.forward(x, targets)
-        self.apply_update("discriminator_optimizer", tape, parts["gan"], variables)
+            loss = parts["gan"] * self.pixels  # per image: see the class docstring
+        self.apply_update("discriminator_optimizer", tape, loss, variables)
         self.track("d_accuracy", parts["accuracy"])
         return self.batch_gan_sum(parts["gan"])
 
@@ -269,8 +282,8 @@ class VAEGAN(ConditionalVAE):
         roles = self.optimizer_roles()
         with tf.GradientTape(persistent=True) as tape:
             parts = self.forward(x, targets)
-            encoder_loss = parts["llike"] + parts["prior"]
-            decoder_loss = self.gamma * parts["llike"] - parts["gan"]
+            encoder_loss = (parts["llike"] + parts["prior"]) * self.pixels
+            decoder_loss = (self.gamma * parts["llike"] - parts["gan"]) * self.pixels
         self.apply_update("encoder_optimizer", tape, encoder_loss, roles["encoder_optimizer"])
         self.apply_update("decoder_optimizer", tape, decoder_loss, roles["decoder_optimizer"])
         del tape
