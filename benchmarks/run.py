@@ -550,7 +550,8 @@ def article_style_vae_gan(steps, repeats):
             prior = ops.mean(-0.5 * ops.sum(
                 1 + log_var - ops.square(z_mean) - ops.exp(log_var), 1
             )) / pixels
-            loss = {"d": gan, "e": llike + prior, "g": llike - gan}[self.player]
+            # Per image, as `VAEGAN` hands its optimizers (RMSprop's epsilon).
+            loss = {"d": gan, "e": llike + prior, "g": llike - gan}[self.player] * pixels
             self.add_loss(loss)
             return loss
 
