@@ -44,6 +44,10 @@ Departures from the article:
 - The discriminator's logit is computed from l, which the article's code leaves off
   the logit's path (so its discriminator never trains l, and l is a fixed random
   projection).
+- The optimizers descend per-image sums of the losses (logged per pixel, as the
+  article prints them): at the per-pixel scale of batch means the discriminator's
+  gradients (1e-6) sat under the floor RMSprop's epsilon puts on its denominator,
+  and it stayed at the class prior for a whole run.
 - One log-variance clip, [-4, 4], in the draw and the KL (the article clips to [-4, 4]
   in the draw and to [-2, 2] in the KL).
 - TF1 sums over the batch become means (RMSprop divides the scale out); the
@@ -51,6 +55,14 @@ Departures from the article:
 - A step's fit batch holds the five parts the rule may use; parts it does not use
   are skipped, where the article's iterator keeps them for the next iteration.
 - Animations are GIFs written by Pillow (the article uses ffmpeg).
+
+Committed run (`--epochs 2`: 1000 iterations of batch 64 a model, 1 discriminator and
+3 encoder/decoder updates each, as the rule chooses at the article's scale; 35 min for
+the two VAE+GANs on 2 CPU cores, 3 min a CVAE): Frechet distance to the test set
+VAE+GAN 23.8 / 5.1, CVAE 74.5 / 76.6 (latent 2 / 8; training set 0.74); style transfer
+97.4 / 94.6 % (CVAE 99.3 / 92.5 %); VAE+GAN reconstructions read as their label
+98.7 / 99.7 %. Its pixel cross-entropy is higher (0.45 / 0.22 against 0.18 / 0.15): the
+learned similarity does not ask for the exact pixels.
 
 Usage:
     python reproductions/vae_gan.py [--quick] [--epochs N] [--out DIR] [--seed N]
@@ -132,6 +144,24 @@ def manifold(model, label):
     z[:, 0] = np.tile(values, GRID)
     z[:, 1] = np.repeat(values[::-1], GRID)  # up the rows
     return model.decode(z, [label] * len(z))
+
+
+def draw_manifolds(model, kind, num_classes, out):
+    """Writes `manifold_<kind>.png`: one 15x15 panel per label, five a row."""
+    import numpy as np
+
+    from keras_latent import plotting
+
+    panels = np.stack([plotting.tile(manifold(model, k), GRID, pad=0) for k in range(num_classes)])
+    first = ", ".join(str(k) for k in range(min(5, num_classes)))
+    return plotting.save(
+        plotting.image_grid(
+            panels, ncols=min(5, num_classes), scale=3.0,
+            title=f"{kind}, latent {model.latent_dim}: a 15x15 norm.ppf grid per label "
+                  f"(labels {first}, ... in reading order)",
+        ),
+        os.path.join(out, f"manifold_{kind}.png"),
+    )
 
 
 def main(argv=None):
@@ -230,14 +260,7 @@ def main(argv=None):
     ))
     small = min(settings["latent_dims"])
     for kind in ("cvae", "vae_gan"):
-        model = models[f"{kind}_{small}"]
-        panels = np.concatenate([manifold(model, k) for k in range(num_classes)])
-        paths.append(plotting.save(
-            plotting.image_grid(panels, ncols=GRID * 5 if num_classes >= 5 else GRID,
-                                title=f"{kind}, latent {small}: a 15x15 norm.ppf grid per label",
-                                scale=0.25),
-            os.path.join(args.out, f"manifold_{kind}.png"),
-        ))
+        paths.append(draw_manifolds(models[f"{kind}_{small}"], kind, num_classes, args.out))
     large = max(settings["latent_dims"])
     sevens = np.flatnonzero(y_test == 7 % num_classes)[:6]
     transfer_rows, transfer_labels = [], []
