@@ -50,7 +50,7 @@ Departures from the article:
   and it stayed at the class prior for a whole run.
 - One log-variance clip, [-4, 4], in the draw and the KL (the article clips to [-4, 4]
   in the draw and to [-2, 2] in the KL).
-- TF1 sums over the batch become means (RMSprop divides the scale out); the
+- TF1 sums over the batch become per-image sums averaged over the batch; the
   balancing rule compares the article's sums with its thresholds.
 - A step's fit batch holds the five parts the rule may use; parts it does not use
   are skipped, where the article's iterator keeps them for the next iteration.

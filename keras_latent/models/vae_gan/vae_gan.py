@@ -68,8 +68,8 @@ class VAEGAN(ConditionalVAE):
     Reading l without dropout, standardising it and using the squared error give
     the encoder a signal larger than the KL, and the codes carry the image.
     `similarity="bce", standardize_similarity=False` is the article's loss (l still
-    read without dropout). Also: its TF1 sums over the batch become means
-    (RMSprop divides the scale out), except in the balancing rule, which compares
+    read without dropout). Also: its TF1 sums over the batch become per-image
+    sums averaged over the batch, except in the balancing rule, which compares
     the sum over the global batch, as the article does, with its thresholds; the
     discriminator's logit comes from l (see `build_similarity_discriminator`);
     one log-variance clip (see `ConditionalVAE`).
@@ -200,7 +200,7 @@ class VAEGAN(ConditionalVAE):
         """Per-example `L_llike` between layer l of real images and of their decodings."""
         real_l, fake_l = ops.cast(real_l, "float32"), ops.cast(fake_l, "float32")
         n = ops.shape(real_l)[0]
-        pixels = float(np.prod(self.image_shape))
+        pixels = self.pixels
         if self.standardize_similarity:
             mean, std = self.similarity_scale(real_l)
             real_l, fake_l = (real_l - mean) / std, (fake_l - mean) / std
@@ -221,8 +221,12 @@ class VAEGAN(ConditionalVAE):
         square = distribute.global_sum(ops.sum(ops.square(flat), axis=0)) / count
         return mean, ops.sqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-6)
 
-    def forward(self, x, targets, training=True):
-        """Every per-example loss of one batch, for the three updates."""
+    def forward(self, x, targets, training=True, similarity=True):
+        """Every per-example loss of one batch; `L_llike` only with `similarity`.
+
+        The discriminator's update does not use `L_llike`, so it skips l's two
+        discriminator passes (and, under a strategy, the statistics' all-reduce).
+        """
         n = ops.shape(x)[0]
         z_mean, z_log_var, z = self.encoder([x, targets], training=training)
         prior_z = distribute.replica_draws(
@@ -236,10 +240,7 @@ class VAEGAN(ConditionalVAE):
         real_logit, _ = self.discriminator([x, targets], training=training)
         rebuilt_logit, _ = self.discriminator([rebuilt, targets], training=training)
         drawn_logit, _ = self.discriminator([drawn, targets], training=training)
-        # l without dropout: independent masks on x and x~ would hide the reconstruction.
-        _, real_l = self.discriminator([x, targets], training=False)
-        _, rebuilt_l = self.discriminator([rebuilt, targets], training=False)
-        pixels = float(np.prod(self.image_shape))
+        pixels = self.pixels
 
         def flat(logit):
             return ops.reshape(ops.cast(logit, "float32"), (-1,))
@@ -255,13 +256,18 @@ class VAEGAN(ConditionalVAE):
             + 2.0 * ops.cast(flat(drawn_logit) < 0, "float32")
             + ops.cast(flat(rebuilt_logit) < 0, "float32")
         ) / 4.0
-        return {
+        parts = {
             "reconstruction": losses.reconstruction_loss(x, rebuilt, "bce"),
             "prior": self.prior_loss(z_mean, z_log_var),
-            "llike": self.similarity_loss(real_l, rebuilt_l),
             "gan": gan,
             "accuracy": right,
         }
+        if similarity:
+            # l without dropout: independent masks on x and x~ would hide the reconstruction.
+            _, real_l = self.discriminator([x, targets], training=False)
+            _, rebuilt_l = self.discriminator([rebuilt, targets], training=False)
+            parts["llike"] = self.similarity_loss(real_l, rebuilt_l)
+        return parts
 
     def batch_gan_sum(self, gan):
         """The article's `L_GAN`: the sum over the global batch (all replicas agree)."""
@@ -271,7 +277,7 @@ class VAEGAN(ConditionalVAE):
         """One discriminator update; returns `L_GAN` before it, the article's sum."""
         variables = self.optimizer_roles()["discriminator_optimizer"]
         with tf.GradientTape() as tape:
-            parts = self.forward(x, targets)
+            parts = self.forward(x, targets, similarity=False)
             loss = parts["gan"] * self.pixels  # per image: see the class docstring
         self.apply_update("discriminator_optimizer", tape, loss, variables)
         self.track("d_accuracy", parts["accuracy"])
