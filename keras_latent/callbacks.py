@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.animation import ArtistAnimation, PillowWriter
 from matplotlib.figure import Figure
 
-from keras_latent import checkpoints, plotting
+from keras_latent import checkpoints, distribute, plotting
 
 STATE_FILE = "state.json"
 
@@ -36,6 +36,12 @@ class BackupAndRestore(keras.callbacks.Callback):
     partial files are reported and removed, and training resumes after the
     newest listed epoch whose file reads through, else from scratch. The last
     `keep` epochs are kept.
+
+    Across machines (`MultiWorkerMirroredStrategy`) every worker saves, but only
+    the chief into `backup_dir`, the others into scratch folders
+    (`distribute.write_dir`); every worker resumes from the chief's files, so
+    `backup_dir` must be on a disk they all read. Workers that find different
+    epochs to resume from raise `ValueError` rather than train apart.
 
     Resuming restores the epoch count, not the position inside an epoch: a run
     killed mid-epoch repeats that epoch from its start. With a data order that
@@ -90,37 +96,47 @@ class BackupAndRestore(keras.callbacks.Callback):
         return []
 
     def on_train_begin(self, logs=None):
-        checkpoints.remove_partial_files(self.backup_dir)
+        if distribute.is_chief():
+            checkpoints.remove_partial_files(self.backup_dir)
         self._entries = []
+        found = None
         for entry in reversed(self._read_state()):
             path = os.path.join(self.backup_dir, entry["weights"])
-            if not checkpoints.readable_weights(path):
-                print(f"ignoring {path}: missing or damaged; trying an earlier epoch")
-                continue
-            self.model.load_weights(path)
-            self.model._initial_epoch = int(entry["epoch"])  # what Keras' own uses
-            self.last_good = path
-            self._entries = [entry]
-            print(f"resuming after epoch {entry['epoch']} from {path}")
+            if checkpoints.readable_weights(path):
+                found = entry
+                break
+            print(f"ignoring {path}: missing or damaged; trying an earlier epoch")
+        epochs = distribute.gather(found["epoch"] if found else 0)
+        if len(set(epochs)) > 1:
+            raise ValueError(
+                f"backup_dir: the workers found different epochs to resume from in "
+                f"{self.backup_dir} ({epochs}, one per replica); every worker reads the "
+                "chief's backup, so it must be on a disk all of them see."
+            )
+        if found is None:
             return
+        path = os.path.join(self.backup_dir, found["weights"])
+        self.model.load_weights(path)
+        self.model._initial_epoch = int(found["epoch"])  # what Keras' own uses
+        self.last_good = path
+        self._entries = [found]
+        print(f"resuming after epoch {found['epoch']} from {path}")
 
     def on_epoch_end(self, epoch, logs=None):
+        folder = distribute.write_dir(self.backup_dir)  # a scratch one off the chief
         name = f"epoch-{epoch + 1:05d}.weights.h5"
-        path = os.path.join(self.backup_dir, name)
-        checkpoints.save_weights(self.model, path)
+        checkpoints.save_weights(self.model, os.path.join(folder, name))
         entries = (self._entries + [{"epoch": epoch + 1, "weights": name}])[-self.keep :]
-        checkpoints.write_json(
-            os.path.join(self.backup_dir, STATE_FILE), {"checkpoints": entries}
-        )
+        checkpoints.write_json(os.path.join(folder, STATE_FILE), {"checkpoints": entries})
         kept = {entry["weights"] for entry in entries} | {STATE_FILE}
-        for old in os.listdir(self.backup_dir):
+        for old in os.listdir(folder):
             if old not in kept and (old.endswith(".weights.h5") or old.endswith(".json")):
-                os.remove(os.path.join(self.backup_dir, old))
+                os.remove(os.path.join(folder, old))
         self._entries = entries
-        self.last_good = path
+        self.last_good = os.path.join(self.backup_dir, name)
 
     def on_train_end(self, logs=None):
-        if self.delete_on_end:
+        if self.delete_on_end and distribute.is_chief():
             shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 

@@ -8,7 +8,26 @@ every replica, since the replicas share one seed generator. `replica_draws` give
 each replica its own slice of the draws one device would make for the whole batch,
 so that a step with N replicas matches a step without a strategy on the same global
 batch.
+
+Across machines (`MultiWorkerMirroredStrategy`) Keras 3's `fit` reduces each
+logged value with `strategy.reduce("MEAN", value, axis=0)`, which a scalar does not
+have (keras-team/keras#20585); `loggable_across_workers` wraps a step so that its
+logs pass there. Before the first step Keras also reduces a whole input batch, a
+structure the collective reduction cannot take; `local_batch` gives the shapes
+that build needs instead.
+
+Files follow TensorFlow's multi-worker rule: every worker runs the same saves
+(saving can read variables through collective operations, which must run on all
+workers), but only the chief writes into the named folder; the others write into
+a scratch folder of their own (`write_dir`). Every worker reads the chief's files,
+so a resumed cluster needs them on a file system all workers see (one machine, or
+a shared disk); `gather` lets the workers check that they agree.
 """
+
+import atexit
+import os
+import shutil
+import tempfile
 
 import tensorflow as tf
 from keras import ops
@@ -57,3 +76,90 @@ def global_sum(value):
     if replicas_in_sync() == 1 or context is None:
         return value
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+def across_workers(strategy):
+    """Whether `strategy` trains on several machines (a multi-worker collective one)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
+def loggable_across_workers(step):
+    """`step`, with each value it returns given one axis for Keras' cross-worker mean.
+
+    Keras' trainer reduces a multi-worker step's logs over the replicas *and* axis 0,
+    as `strategy.reduce("MEAN", value, axis=0)`; a scalar such as `Metric.result()`
+    has no axis 0 and the graph fails to build. As one-element vectors the logs come
+    out of that reduction as the mean over the replicas, a scalar, as a one-machine
+    `MirroredStrategy` gives them.
+    """
+
+    def wrapped(batch):
+        return tf.nest.map_structure(lambda value: ops.reshape(value, (1,)), step(batch))
+
+    return wrapped
+
+
+def local_batch(batch):
+    """This machine's first replica's part of a distributed `batch` (others pass as they are)."""
+    strategy = tf.distribute.get_strategy()
+    return tf.nest.map_structure(
+        lambda value: strategy.experimental_local_results(value)[0]
+        if isinstance(value, tf.distribute.DistributedValues) else value,
+        batch,
+    )
+
+
+def is_chief():
+    """Whether this process writes the run's files: the chief of a cluster, or the only one."""
+    return bool(tf.distribute.get_strategy().extended.should_checkpoint)
+
+
+_SCRATCH = {}
+
+
+def write_dir(path):
+    """The folder this process writes `path`'s files into.
+
+    `path` itself on the chief (and outside a cluster); on another worker a
+    scratch folder of its own for that path, removed when the process ends.
+    """
+    if is_chief():
+        return path
+    if path not in _SCRATCH:
+        task = tf.distribute.get_strategy().cluster_resolver.task_id
+        scratch = tempfile.mkdtemp(prefix=f"keras-latent-worker{task}-")
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+        _SCRATCH[path] = scratch
+    return _SCRATCH[path]
+
+
+def gather(value):
+    """Every replica's copy of this worker's int `value`, in replica order.
+
+    Each worker must call it at the same point: it waits for all of them, so it
+    also orders one worker's reads before another's writes. Outside a cluster it
+    is `[value]`.
+    """
+    strategy = tf.distribute.get_strategy()
+    if not across_workers(strategy):
+        return [int(value)]
+    size = strategy.num_replicas_in_sync
+
+    @tf.function
+    def exchange():
+        def place():  # this replica's value in its own slot, zeros elsewhere
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            slots = tf.one_hot(replica, size, dtype="float64") * float(value)
+            return tf.distribute.get_replica_context().all_reduce("SUM", slots)
+
+        return strategy.run(place)
+
+    values = strategy.experimental_local_results(exchange())[0].numpy()
+    return [int(round(v)) for v in values]
+
+
+def barrier():
+    """Returns once every worker has called it (at once outside a cluster)."""
+    gather(0)

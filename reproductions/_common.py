@@ -98,8 +98,16 @@ def start(name, args, settings):
     settings and returns the start time."""
     import keras
 
+    from keras_latent import distribute
+
     configure(args)
     keras.utils.set_random_seed(args.seed)
+    # Across machines the chief writes --out; every other worker writes a scratch
+    # copy (its saves must run too) and reads the chief's checkpoints.
+    args.shared_out = args.out
+    args.out = distribute.write_dir(args.out)
+    if args.out != args.shared_out:
+        print(f"not the chief: the chief writes {args.shared_out}; this worker {args.out}")
     os.makedirs(args.out, exist_ok=True)
     print(f"{name}: {'QUICK smoke run' if args.quick else 'full run'}, seed {args.seed}")
     print(json.dumps(settings, indent=2))
@@ -195,35 +203,55 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
     removes, and a finished model that cannot be loaded is trained again
     (resuming from its backup).
     """
-    from keras_latent import callbacks, checkpoints
+    from keras_latent import callbacks, checkpoints, distribute
 
+    chief = distribute.is_chief()  # across machines the chief alone writes here
     os.makedirs(checkpoint_dir, exist_ok=True)
-    checkpoints.remove_partial_files(checkpoint_dir)
+    if chief:
+        checkpoints.remove_partial_files(checkpoint_dir)
     final = os.path.join(checkpoint_dir, f"{tag}.keras")
     stamp_path = os.path.join(checkpoint_dir, f"{tag}.json")
     wanted = json.dumps(stamp, sort_keys=True)
     backup = os.path.join(checkpoint_dir, f"{tag}-backup")
+    same, model = False, None
     if os.path.exists(stamp_path):
         with open(stamp_path) as f:
             same = f.read() == wanted
         if same:
             model = checkpoints.load_model(final)
-            if model is not None:
-                print(f"{tag}: loading the finished model from {final}")
-                return model
-        else:
+    if len(set(distribute.gather(model is not None))) > 1:
+        raise ValueError(
+            f"checkpoint_dir: some workers found the finished {final} and some did not; "
+            "every worker reads the chief's checkpoints, so they must be on a disk all "
+            "of them see."
+        )
+    if model is not None:
+        print(f"{tag}: loading the finished model from {final}")
+        return model
+    if chief:
+        if os.path.exists(stamp_path) and not same:
             print(f"{tag}: checkpoints hold other settings; training afresh")
             shutil.rmtree(backup, ignore_errors=True)
             if os.path.exists(final):
                 os.remove(final)
-    checkpoints.write_text(stamp_path, wanted)
+        checkpoints.write_text(stamp_path, wanted)
+    distribute.barrier()  # no worker reads the backup before the chief has cleared it
     model = build()
     given = list(fit_kwargs.pop("callbacks", []))
     saver = callbacks.BackupAndRestore(backup, delete_on_end=False)
     model.fit(x, y, callbacks=given + [saver], **fit_kwargs)
-    checkpoints.save_model(model, final)
-    shutil.rmtree(backup, ignore_errors=True)  # only once the finished model is on disk
+    # Every worker saves (a save can read variables across workers); the chief here.
+    checkpoints.save_model(
+        model, os.path.join(distribute.write_dir(checkpoint_dir), f"{tag}.keras")
+    )
+    if chief:
+        shutil.rmtree(backup, ignore_errors=True)  # only once the finished model is on disk
     return model
+
+
+def checkpoint_dir(args):
+    """The run's `checkpoints/` folder: in `--out`, which across machines the chief writes."""
+    return os.path.join(getattr(args, "shared_out", args.out), "checkpoints")
 
 
 def digit_classifier_or_none(args, image_shape, num_classes):

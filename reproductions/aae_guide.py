@@ -218,7 +218,7 @@ def main(argv=None):
 
     image_shape = x_train.shape[1:]
     num_classes = int(y_train.max()) + 1
-    checkpoints = os.path.join(args.out, "checkpoints")
+    checkpoints = _common.checkpoint_dir(args)
     fit = dict(batch_size=settings["batch_size"], verbose=2)
     metrics, paths = {}, []
 

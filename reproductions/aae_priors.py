@@ -309,7 +309,7 @@ def _fit(args, settings, tag, build, epochs, seed, penalty, x_train, y_train=Non
         build,
         x_train,
         dict(batch_size=settings["batch_size"], epochs=epochs, verbose=2),
-        os.path.join(args.out, "checkpoints"),
+        _common.checkpoint_dir(args),
         tag,
         stamp=stamp,
         y=y_train,

@@ -177,7 +177,7 @@ def main(argv=None):
     model = _common.fit_or_resume(
         lambda: fresh, dataset,
         dict(epochs=settings["epochs"], steps_per_epoch=steps_per_epoch, verbose=2),
-        os.path.join(args.out, "checkpoints"), "disentangling_ae", stamp,
+        _common.checkpoint_dir(args), "disentangling_ae", stamp,
     )
 
     s, z = model.encode(x_test)

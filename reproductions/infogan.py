@@ -186,7 +186,7 @@ def main(argv=None):
         lambda: fresh, dataset,
         dict(epochs=settings["epochs"], steps_per_epoch=settings["steps_per_epoch"],
              verbose=2, callbacks=[grids]),
-        os.path.join(args.out, "checkpoints"), "infogan", stamp,
+        _common.checkpoint_dir(args), "infogan", stamp,
     )
 
     n = settings["evaluation_size"]

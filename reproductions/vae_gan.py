@@ -55,6 +55,8 @@ Departures from the article:
 - A step's fit batch holds the five parts the rule may use; parts it does not use
   are skipped, where the article's iterator keeps them for the next iteration.
 - Animations are GIFs written by Pillow (the article uses ffmpeg).
+- Under `--distribute` the balancing rule is off (it cannot run across replicas):
+  one discriminator and one encoder/decoder update a step.
 
 Committed run (`--epochs 2`: 1000 iterations of batch 64 a model, 1 discriminator and
 3 encoder/decoder updates each, as the rule chooses at the article's scale; 35 min for
@@ -110,6 +112,7 @@ GRID = 15
 def build(kind, settings, latent_dim, image_shape, num_classes, seed):
     """The `"cvae"` or the `"vae_gan"` of this latent size, compiled."""
     import keras
+    import tensorflow as tf
 
     import keras_latent as kl
 
@@ -120,11 +123,16 @@ def build(kind, settings, latent_dim, image_shape, num_classes, seed):
         model = kl.ConditionalVAE(encoder, decoder, seed=seed)
         model.compile(vae_optimizer=keras.optimizers.RMSprop(settings["cvae_learning_rate"]))
         return model
+    # The balancing rule cannot run under a tf.distribute strategy (`VAEGAN`).
+    balance = not tf.distribute.has_strategy()
+    if not balance:
+        print("--distribute: the balancing rule cannot run across replicas; each step is "
+              "one discriminator and one encoder/decoder update")
     model = kl.VAEGAN(
         encoder, decoder,
         kl.build_similarity_discriminator(image_shape, num_classes, dropout, seed=seed),
         gamma=settings["gamma"], similarity=settings["similarity"],
-        standardize_similarity=settings["standardize_similarity"], seed=seed,
+        standardize_similarity=settings["standardize_similarity"], balance=balance, seed=seed,
     )
     model.compile(
         encoder_optimizer=keras.optimizers.RMSprop(settings["encoder_learning_rate"]),
@@ -206,7 +214,7 @@ def main(argv=None):
                 lambda fresh=fresh: fresh, dataset,
                 dict(epochs=settings["epochs"], steps_per_epoch=settings["steps_per_epoch"],
                      verbose=2, callbacks=given),
-                os.path.join(args.out, "checkpoints"), tag, stamp,
+                _common.checkpoint_dir(args), tag, stamp,
             )
             # Keras' History of this run's epochs; none for a model loaded finished.
             history = getattr(getattr(model, "history", None), "history", {})

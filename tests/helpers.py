@@ -1,6 +1,8 @@
-"""Round trips that every serializable class in keras-latent must pass, and a stop."""
+"""Round trips that every serializable class in keras-latent must pass, a stop, a cluster."""
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -60,3 +62,17 @@ class StopAfter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch == self.epoch:
             raise KeyboardInterrupt
+
+
+def local_cluster(workers):
+    """Each worker's `$TF_CONFIG` for a cluster of `workers` on free localhost ports."""
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    cluster = {"worker": [f"localhost:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [
+        json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        for index in range(workers)
+    ]

@@ -6,6 +6,7 @@ trains a tiny AAE with `_common.fit_or_resume` and writes `FOLDER/metrics.json`
 as a reproduction script does. With `KILL_AT=<file name>` in the environment the
 process kills itself (SIGKILL) while that file is being written: the temporary
 file is cut in half and the rename never happens, as when power fails mid-write.
+With `$TF_CONFIG` set, it is one worker of a `--distribute multiworker` run.
 """
 
 import os
@@ -41,19 +42,22 @@ def build():
 def main(folder):
     if os.environ.get("KILL_AT"):
         kill_while_writing(os.environ["KILL_AT"])
-    args = _common.parse_args("interrupted_run", __doc__, ["--out", folder, "--dataset", "digits"])
+    argv = ["--out", folder, "--dataset", "digits"]
+    if os.environ.get("TF_CONFIG"):
+        argv += ["--distribute", "multiworker"]
+    args = _common.parse_args("interrupted_run", __doc__, argv)
     settings = {"epochs": 3, "batch_size": 8}
     started = _common.start("interrupted_run", args, settings)
     x = np.random.default_rng(0).uniform(size=(32, 28, 28, 1)).astype("float32")
     model = _common.fit_or_resume(
         build, x, dict(batch_size=8, epochs=3, verbose=0, shuffle=False),
-        os.path.join(folder, "checkpoints"), "aae", stamp=settings,
+        _common.checkpoint_dir(args), "aae", stamp=settings,
     )
     metrics = {
         "ae_steps": int(model.ae_optimizer.iterations.numpy()),
         "test_mse": float(np.mean((model.decode(model.encode(x)) - x) ** 2)),
     }
-    _common.write_metrics(folder, "interrupted_run", metrics, settings, args, started)
+    _common.write_metrics(args.out, "interrupted_run", metrics, settings, args, started)
 
 
 if __name__ == "__main__":

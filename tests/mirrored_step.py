@@ -1,11 +1,14 @@
-"""One training step of each model under MirroredStrategy against one without it.
+"""One training step of each model under a two-replica strategy against one without it.
 
-Run as `python -m tests.mirrored_step [VARIANT ...]` (the test runs it in a subprocess, because the CPU must be split
-into two logical devices before TensorFlow starts). For each entry of `VARIANTS`
-it builds the model twice from the same seed, takes one SGD step on the same global
-batch with and without a two-replica `MirroredStrategy`, and prints one JSON line:
-`{"variant", "max_difference", "max_change"}`, the largest difference between the
-two models' weights and the largest change one step made.
+Run as `python -m tests.mirrored_step [--multiworker] [VARIANT ...]` (the tests run
+it in subprocesses). For each entry of `VARIANTS` it builds the model twice from the
+same seed, takes one SGD step on the same global batch with and without the
+strategy, and prints one JSON line: `{"variant", "max_difference", "max_change"}`,
+the largest difference between the two models' weights and the largest change one
+step made. The strategy is a `MirroredStrategy` over the CPU split into two logical
+devices (before TensorFlow starts, hence the subprocess), or with `--multiworker` a
+`MultiWorkerMirroredStrategy` over the cluster in `$TF_CONFIG`: two such processes,
+one per worker, each print their lines.
 
 A new model family joins the check with one entry in `VARIANTS`: a function
 returning `(model, y)` for the batch, `y` None when the model takes no labels;
@@ -105,18 +108,21 @@ def one_step(make, images, strategy):
     return before, after
 
 
-def main(names):
-    _split_cpu()
+def main(names, multiworker=False):
     import numpy as np
 
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")]
-    mirrored = tf.distribute.MirroredStrategy(devices)
-    assert mirrored.num_replicas_in_sync == REPLICAS, devices
+    if multiworker:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        _split_cpu()
+        devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+        strategy = tf.distribute.MirroredStrategy(devices)
+    assert strategy.num_replicas_in_sync == REPLICAS, strategy.num_replicas_in_sync
     images = np.random.default_rng(0).random((BATCH, 28, 28, 1), dtype="float32")
     for name in names:
         make = VARIANTS[name]
         before, single = one_step(make, images, tf.distribute.get_strategy())
-        _, distributed = one_step(make, images, mirrored)
+        _, distributed = one_step(make, images, strategy)
         difference = max(float(np.max(np.abs(a - b))) for a, b in zip(single, distributed))
         change = max(float(np.max(np.abs(a - b))) for a, b in zip(single, before))
         print(json.dumps(
@@ -125,4 +131,6 @@ def main(names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or list(VARIANTS))
+    multiworker = "--multiworker" in sys.argv[1:]
+    names = [a for a in sys.argv[1:] if a != "--multiworker"]
+    main(names or list(VARIANTS), multiworker)

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_latent import callbacks, data, losses
+from keras_latent import callbacks, data, distribute, losses
 
 OPTIMIZER_SUFFIX = "_optimizer"
 
@@ -410,6 +410,37 @@ class MultiOptimizerModel(keras.Model):
             if replacement is None:
                 raise
             raise replacement from None
+
+    def make_train_function(self, force=False):
+        """Keras' train function; across machines, with logs its reduction accepts.
+
+        See `distribute.loggable_across_workers`; `train_step` is unchanged.
+        """
+        return self._make_step_function("train", force)
+
+    def make_test_function(self, force=False):
+        """Keras' test function; across machines, with logs its reduction accepts."""
+        return self._make_step_function("test", force)
+
+    def _make_step_function(self, kind, force):
+        if not distribute.across_workers(self.distribute_strategy):
+            return getattr(super(), f"make_{kind}_function")(force)
+        attribute = f"{kind}_function"
+        if getattr(self, attribute) is None or force:
+            step = getattr(self, f"{kind}_step")
+            setattr(self, attribute, self._make_function(distribute.loggable_across_workers(step)))
+        return getattr(self, attribute)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras reads the first batch to build the model, reduced over the replicas
+        # as one structure, which fails across machines; one replica's part has
+        # the shapes it needs.
+        if iterator is not None and distribute.across_workers(self.distribute_strategy):
+            for _, _, batches in iterator:
+                data_batch = distribute.local_batch(next(batches))
+                break
+            iterator = None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def _steps_taken(self):
         roles = self.optimizer_roles()
