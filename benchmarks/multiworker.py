@@ -59,7 +59,12 @@ def in_processes(family, setup, steps, repeats):
              "--steps", str(steps), "--repeats", str(repeats)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         ))
-    outputs = [p.communicate(timeout=1800) for p in processes]
+    try:
+        outputs = [p.communicate(timeout=1800) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
     for process, (_, err) in zip(processes, outputs):
         if process.returncode != 0:
             raise RuntimeError(f"{family}, {setup} failed:\n{err[-3000:]}")

@@ -96,7 +96,8 @@ class BackupAndRestore(keras.callbacks.Callback):
         return []
 
     def on_train_begin(self, logs=None):
-        if distribute.is_chief():
+        strategy = self.model.distribute_strategy
+        if distribute.is_chief(strategy):
             checkpoints.remove_partial_files(self.backup_dir)
         self._entries = []
         found = None
@@ -106,7 +107,7 @@ class BackupAndRestore(keras.callbacks.Callback):
                 found = entry
                 break
             print(f"ignoring {path}: missing or damaged; trying an earlier epoch")
-        epochs = distribute.gather(found["epoch"] if found else 0)
+        epochs = distribute.gather(found["epoch"] if found else 0, strategy)
         if len(set(epochs)) > 1:
             raise ValueError(
                 f"backup_dir: the workers found different epochs to resume from in "
@@ -123,7 +124,8 @@ class BackupAndRestore(keras.callbacks.Callback):
         print(f"resuming after epoch {found['epoch']} from {path}")
 
     def on_epoch_end(self, epoch, logs=None):
-        folder = distribute.write_dir(self.backup_dir)  # a scratch one off the chief
+        # A scratch folder on workers other than the chief.
+        folder = distribute.write_dir(self.backup_dir, self.model.distribute_strategy)
         name = f"epoch-{epoch + 1:05d}.weights.h5"
         checkpoints.save_weights(self.model, os.path.join(folder, name))
         entries = (self._entries + [{"epoch": epoch + 1, "weights": name}])[-self.keep :]
@@ -136,7 +138,7 @@ class BackupAndRestore(keras.callbacks.Callback):
         self.last_good = os.path.join(self.backup_dir, name)
 
     def on_train_end(self, logs=None):
-        if self.delete_on_end and distribute.is_chief():
+        if self.delete_on_end and distribute.is_chief(self.model.distribute_strategy):
             shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 

@@ -25,6 +25,7 @@ a shared disk); `gather` lets the workers check that they agree.
 """
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -101,9 +102,9 @@ def loggable_across_workers(step):
     return wrapped
 
 
-def local_batch(batch):
-    """This machine's first replica's part of a distributed `batch` (others pass as they are)."""
-    strategy = tf.distribute.get_strategy()
+def local_batch(batch, strategy=None):
+    """The first local replica's part of a distributed `batch` (others pass as they are)."""
+    strategy = strategy or tf.distribute.get_strategy()
     return tf.nest.map_structure(
         lambda value: strategy.experimental_local_results(value)[0]
         if isinstance(value, tf.distribute.DistributedValues) else value,
@@ -111,38 +112,45 @@ def local_batch(batch):
     )
 
 
-def is_chief():
-    """Whether this process writes the run's files: the chief of a cluster, or the only one."""
-    return bool(tf.distribute.get_strategy().extended.should_checkpoint)
+def is_chief(strategy=None):
+    """Whether this process writes the run's files: the chief of a cluster, or the only one.
+
+    `strategy`: a model's `distribute_strategy`; by default the current one (the
+    scripts make `--distribute`'s global). The same for the functions below.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    return bool(strategy.extended.should_checkpoint)
 
 
 _SCRATCH = {}
 
 
-def write_dir(path):
+def write_dir(path, strategy=None):
     """The folder this process writes `path`'s files into.
 
     `path` itself on the chief (and outside a cluster); on another worker a
-    scratch folder of its own for that path, removed when the process ends.
+    scratch folder of its own for that path, removed when the process exits
+    normally.
     """
-    if is_chief():
+    strategy = strategy or tf.distribute.get_strategy()
+    if is_chief(strategy):
         return path
     if path not in _SCRATCH:
-        task = tf.distribute.get_strategy().cluster_resolver.task_id
+        task = strategy.cluster_resolver.task_id
         scratch = tempfile.mkdtemp(prefix=f"keras-latent-worker{task}-")
         atexit.register(shutil.rmtree, scratch, ignore_errors=True)
         _SCRATCH[path] = scratch
     return _SCRATCH[path]
 
 
-def gather(value):
+def gather(value, strategy=None):
     """Every replica's copy of this worker's int `value`, in replica order.
 
     Each worker must call it at the same point: it waits for all of them, so it
     also orders one worker's reads before another's writes. Outside a cluster it
     is `[value]`.
     """
-    strategy = tf.distribute.get_strategy()
+    strategy = strategy or tf.distribute.get_strategy()
     if not across_workers(strategy):
         return [int(value)]
     size = strategy.num_replicas_in_sync
@@ -160,6 +168,26 @@ def gather(value):
     return [int(round(v)) for v in values]
 
 
-def barrier():
+def barrier(strategy=None):
     """Returns once every worker has called it (at once outside a cluster)."""
-    gather(0)
+    gather(0, strategy)
+
+
+@contextlib.contextmanager
+def on_this_worker():
+    """Runs its block outside a multi-worker strategy made global (`--distribute`).
+
+    For plain Keras models beside a keras-latent one (a baseline classifier, the
+    evaluation's digit classifier): Keras' own `fit` fails across machines
+    (keras-team/keras#20585), so each worker builds and trains its own copy.
+    Anything else passes through unchanged.
+    """
+    strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+    if strategy is None or not across_workers(strategy):
+        yield
+        return
+    tf.distribute.experimental_set_strategy(None)
+    try:
+        yield
+    finally:
+        tf.distribute.experimental_set_strategy(strategy)

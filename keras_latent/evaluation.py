@@ -28,6 +28,8 @@ import numpy as np
 from keras import layers
 from sklearn.metrics import pairwise_distances
 
+from keras_latent import checkpoints
+
 CLASSIFIER_FILE = "digit_classifier.keras"
 FEATURE_LAYER = "features"
 
@@ -344,7 +346,7 @@ def digit_classifier(data=None, epochs=6, path=None, verbose=1):
         _, accuracy = model.evaluate(x_test, y_test, verbose=0)
         print(f"Digit classifier test accuracy: {accuracy:.4f}")
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        model.save(path)
+        checkpoints.save_model(model, path)  # atomic: several workers may write it
     _CLASSIFIERS[path] = model
     return model
 

@@ -206,25 +206,22 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
     from keras_latent import callbacks, checkpoints, distribute
 
     chief = distribute.is_chief()  # across machines the chief alone writes here
-    os.makedirs(checkpoint_dir, exist_ok=True)
     if chief:
+        os.makedirs(checkpoint_dir, exist_ok=True)
         checkpoints.remove_partial_files(checkpoint_dir)
     final = os.path.join(checkpoint_dir, f"{tag}.keras")
     stamp_path = os.path.join(checkpoint_dir, f"{tag}.json")
     wanted = json.dumps(stamp, sort_keys=True)
     backup = os.path.join(checkpoint_dir, f"{tag}-backup")
-    same, model = False, None
+    same = False
     if os.path.exists(stamp_path):
         with open(stamp_path) as f:
             same = f.read() == wanted
-        if same:
-            model = checkpoints.load_model(final)
-    if len(set(distribute.gather(model is not None))) > 1:
-        raise ValueError(
-            f"checkpoint_dir: some workers found the finished {final} and some did not; "
-            "every worker reads the chief's checkpoints, so they must be on a disk all "
-            "of them see."
-        )
+    # Across machines, loading is collective: the workers agree first.
+    model = None
+    if _agreed(same and os.path.exists(final), f"the finished {final}"):
+        model = checkpoints.load_model(final)
+        _agreed(model is not None, f"a readable {final}")
     if model is not None:
         print(f"{tag}: loading the finished model from {final}")
         return model
@@ -241,12 +238,24 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
     saver = callbacks.BackupAndRestore(backup, delete_on_end=False)
     model.fit(x, y, callbacks=given + [saver], **fit_kwargs)
     # Every worker saves (a save can read variables across workers); the chief here.
-    checkpoints.save_model(
-        model, os.path.join(distribute.write_dir(checkpoint_dir), f"{tag}.keras")
-    )
+    folder = distribute.write_dir(checkpoint_dir)
+    os.makedirs(folder, exist_ok=True)
+    checkpoints.save_model(model, os.path.join(folder, f"{tag}.keras"))
     if chief:
         shutil.rmtree(backup, ignore_errors=True)  # only once the finished model is on disk
     return model
+
+
+def _agreed(found, what):
+    """`found`, once every worker found the same (`ValueError` where they did not)."""
+    from keras_latent import distribute
+
+    if len(set(distribute.gather(bool(found)))) > 1:
+        raise ValueError(
+            f"checkpoint_dir: some workers found {what} and some did not; every worker "
+            "reads the chief's checkpoints, so they must be on a disk all of them see."
+        )
+    return bool(found)
 
 
 def checkpoint_dir(args):
@@ -264,12 +273,17 @@ def digit_classifier_or_none(args, image_shape, num_classes):
 
     if tuple(image_shape) != (28, 28, 1) or num_classes != 10:
         return None
+    from keras_latent import distribute
+
     cached = os.path.join(evaluation.cache_dir(), evaluation.CLASSIFIER_FILE)
-    if args.quick and not os.path.exists(cached):
+    # Across machines every worker decides alike (a worker without the cache skips
+    # it for all), then loads or trains its own copy outside the strategy.
+    if args.quick and min(distribute.gather(os.path.exists(cached))) == 0:
         print("--quick: no cached digit classifier; classifier metrics are skipped")
         return None
     try:
-        return evaluation.digit_classifier(verbose=2)
+        with distribute.on_this_worker():
+            return evaluation.digit_classifier(verbose=2)
     except data.DatasetUnavailableError as error:
         print(f"digit classifier unavailable ({error}); classifier metrics are skipped")
         return None

@@ -214,7 +214,7 @@ def main(argv=None):
     import numpy as np
 
     import keras_latent as kl
-    from keras_latent import evaluation, plotting
+    from keras_latent import distribute, evaluation, plotting
 
     image_shape = x_train.shape[1:]
     num_classes = int(y_train.max()) + 1
@@ -314,17 +314,19 @@ def main(argv=None):
         steps = settings["epochs_semi_supervised"] * (len(x_train) // settings["batch_size"])
         labelled = partial >= 0
         batch = min(count, settings["labelled_batch_size"])
-        baseline = kl.build_classifier(
-            image_shape, num_classes, tuple(settings["hidden_units"])
-        )
-        baseline.compile(_adam(settings), "sparse_categorical_crossentropy")
-        baseline.fit(
-            x_train[labelled], partial[labelled], batch_size=batch,
-            epochs=max(1, steps * batch // count), verbose=0,
-        )
-        baseline_error = 100 * (
-            1 - np.mean(baseline.predict(x_test, verbose=0).argmax(1) == y_test)
-        )
+        # A plain Keras model: across machines each worker trains its own copy.
+        with distribute.on_this_worker():
+            baseline = kl.build_classifier(
+                image_shape, num_classes, tuple(settings["hidden_units"])
+            )
+            baseline.compile(_adam(settings), "sparse_categorical_crossentropy")
+            baseline.fit(
+                x_train[labelled], partial[labelled], batch_size=batch,
+                epochs=max(1, steps * batch // count), verbose=0,
+            )
+            baseline_error = 100 * (
+                1 - np.mean(baseline.predict(x_test, verbose=0).argmax(1) == y_test)
+            )
         metrics["semi_supervised"][str(count)] = {
             "aae_test_error": float(aae_error),
             "baseline_test_error": float(baseline_error),

@@ -112,7 +112,6 @@ GRID = 15
 def build(kind, settings, latent_dim, image_shape, num_classes, seed):
     """The `"cvae"` or the `"vae_gan"` of this latent size, compiled."""
     import keras
-    import tensorflow as tf
 
     import keras_latent as kl
 
@@ -123,16 +122,12 @@ def build(kind, settings, latent_dim, image_shape, num_classes, seed):
         model = kl.ConditionalVAE(encoder, decoder, seed=seed)
         model.compile(vae_optimizer=keras.optimizers.RMSprop(settings["cvae_learning_rate"]))
         return model
-    # The balancing rule cannot run under a tf.distribute strategy (`VAEGAN`).
-    balance = not tf.distribute.has_strategy()
-    if not balance:
-        print("--distribute: the balancing rule cannot run across replicas; each step is "
-              "one discriminator and one encoder/decoder update")
     model = kl.VAEGAN(
         encoder, decoder,
         kl.build_similarity_discriminator(image_shape, num_classes, dropout, seed=seed),
         gamma=settings["gamma"], similarity=settings["similarity"],
-        standardize_similarity=settings["standardize_similarity"], balance=balance, seed=seed,
+        standardize_similarity=settings["standardize_similarity"],
+        balance=settings.get("balance", True), seed=seed,
     )
     model.compile(
         encoder_optimizer=keras.optimizers.RMSprop(settings["encoder_learning_rate"]),
@@ -178,6 +173,14 @@ def main(argv=None):
     args, settings, started, (x_train, y_train), (x_test, y_test) = _common.begin(
         NAME, __doc__, argv, SETTINGS, QUICK
     )
+    import tensorflow as tf
+
+    # The balancing rule cannot run under a tf.distribute strategy (`VAEGAN`); the
+    # setting goes into the checkpoints' stamp and metrics.json.
+    settings["balance"] = not tf.distribute.has_strategy()
+    if not settings["balance"]:
+        print("--distribute: the balancing rule cannot run across replicas; each step is "
+              "one discriminator and one encoder/decoder update")
 
     import keras
     import numpy as np

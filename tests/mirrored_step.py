@@ -15,6 +15,7 @@ returning `(model, y)` for the batch, `y` None when the model takes no labels;
 `variant` makes one from the family's factory in `tests/families.py`.
 """
 
+import argparse
 import inspect
 import json
 import sys
@@ -91,8 +92,14 @@ VARIANTS = {
 }
 
 
-def one_step(make, images, strategy):
+def one_step(make, images, strategy, backup_dir=None):
+    """The weights before and after one step under `strategy`, then an `evaluate`.
+
+    With `backup_dir`, a `BackupAndRestore` there saves the step's epoch.
+    """
     import keras
+
+    from keras_latent import callbacks
 
     with strategy.scope():
         keras.utils.set_random_seed(0)
@@ -103,12 +110,17 @@ def one_step(make, images, strategy):
         # XLA draws other random numbers than the plain graph: the same on both sides.
         model.compile(jit_compile=False, **optimizers)
     before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
-    model.fit(images, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    given = [callbacks.BackupAndRestore(backup_dir, delete_on_end=False)] if backup_dir else []
+    # `fit` outside the scope, with the progress output, as a user calls it.
+    model.fit(images, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=2, callbacks=given)
     after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    model.evaluate(images, y, batch_size=BATCH, verbose=0)
     return before, after
 
 
-def main(names, multiworker=False):
+def main(names, multiworker=False, backup_root=None):
+    import os
+
     import numpy as np
 
     if multiworker:
@@ -122,7 +134,8 @@ def main(names, multiworker=False):
     for name in names:
         make = VARIANTS[name]
         before, single = one_step(make, images, tf.distribute.get_strategy())
-        _, distributed = one_step(make, images, strategy)
+        backup = os.path.join(backup_root, name) if backup_root else None
+        _, distributed = one_step(make, images, strategy, backup)
         difference = max(float(np.max(np.abs(a - b))) for a, b in zip(single, distributed))
         change = max(float(np.max(np.abs(a - b))) for a, b in zip(single, before))
         print(json.dumps(
@@ -131,6 +144,9 @@ def main(names, multiworker=False):
 
 
 if __name__ == "__main__":
-    multiworker = "--multiworker" in sys.argv[1:]
-    names = [a for a in sys.argv[1:] if a != "--multiworker"]
-    main(names or list(VARIANTS), multiworker)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("names", nargs="*", metavar="VARIANT")
+    parser.add_argument("--multiworker", action="store_true")
+    parser.add_argument("--backup", help="a folder for each variant's BackupAndRestore")
+    args = parser.parse_args()
+    main(args.names or list(VARIANTS), args.multiworker, args.backup)

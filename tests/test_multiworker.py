@@ -21,7 +21,7 @@ WORKERS = 2
 
 
 def start_cluster(command, env_for=lambda index: {}):
-    """Starts `command` once per worker; returns `(index, process)` pairs."""
+    """Starts `command` (or `command(index)`) once per worker; returns the processes."""
     processes = []
     for index, config in enumerate(local_cluster(WORKERS)):
         env = dict(
@@ -29,7 +29,8 @@ def start_cluster(command, env_for=lambda index: {}):
             **env_for(index),
         )
         processes.append(subprocess.Popen(
-            [sys.executable, *command], cwd=REPO, env=env, text=True,
+            [sys.executable, *(command(index) if callable(command) else command)],
+            cwd=REPO, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         ))
     return processes
@@ -58,20 +59,27 @@ def run_cluster(command, timeout=600, env_for=lambda index: {}):
 
 
 @pytest.fixture(scope="module")
-def worker_steps():
-    results = run_cluster(["-m", "tests.mirrored_step", "--multiworker"])
-    return [
+def worker_steps(tmp_path_factory):
+    backups = str(tmp_path_factory.mktemp("backups"))
+    results = run_cluster(["-m", "tests.mirrored_step", "--multiworker", "--backup", backups])
+    rows = [
         {row["variant"]: row for row in map(json.loads, filter(
             lambda line: line.startswith("{"), out.splitlines()))}
         for _, out, _ in results
     ]
+    return rows, backups
 
 
 @pytest.mark.parametrize("variant", list(mirrored_step.VARIANTS))
 def test_one_step_across_two_workers_matches_one_step_on_one_device(worker_steps, variant):
-    for rows in worker_steps:  # every worker holds the same weights after the step
-        assert rows[variant]["max_change"] > 1e-2
-        assert rows[variant]["max_difference"] < 1e-5
+    rows, backups = worker_steps
+    for worker in rows:  # every worker holds the same weights after the step
+        assert worker[variant]["max_change"] > 1e-2
+        assert worker[variant]["max_difference"] < 1e-5
+    # `fit` ran outside the strategy's scope: the chief alone wrote the backup.
+    assert sorted(os.listdir(os.path.join(backups, variant))) == [
+        "epoch-00001.weights.h5", "state.json"
+    ]
 
 
 HARNESS = os.path.join(REPO, "tests", "interrupted_run.py")
@@ -114,7 +122,7 @@ def test_a_cluster_restarted_after_a_kill_resumes_from_the_chiefs_backup(tmp_pat
         expected = json.load(f)
     assert record["metrics"]["ae_steps"] == expected["metrics"]["ae_steps"] == 3 * 4
     assert record["metrics"]["test_mse"] == pytest.approx(expected["metrics"]["test_mse"], rel=1e-4)
-    # Only the chief wrote into the folder; the other worker's scratch copy is gone.
+    # Only the chief wrote into the folder (the other worker into a scratch one).
     assert sorted(os.listdir(folder)) == ["checkpoints", "metrics.json", "single"]
     assert "not the chief" in results[1][1]
 
@@ -133,3 +141,17 @@ def test_a_quick_reproduction_across_two_workers_ends_with_its_metrics(tmp_path)
     assert record["quick"] is True and record["settings"]["dataset"] == "digits"
     assert record["metrics"]["clf_s_accuracy"] > 0.5
     assert {"swaps.png", "swap_grid.png", "tsne.png"} <= set(os.listdir(folder))
+
+
+def test_workers_that_find_different_checkpoints_refuse_to_train(tmp_path):
+    # Worker 1 reads another folder than the chief, as on a disk the chief's is not on.
+    chiefs, own = str(tmp_path / "chief"), str(tmp_path / "own")
+    done = subprocess.run(
+        [sys.executable, HARNESS, chiefs], cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = finish(start_cluster(lambda index: [HARNESS, own if index else chiefs]), 300)
+    for code, out, err in results:
+        assert code != 0
+        assert "checkpoint_dir: some workers found the finished" in err

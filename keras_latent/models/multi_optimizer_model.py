@@ -437,7 +437,7 @@ class MultiOptimizerModel(keras.Model):
         # the shapes it needs.
         if iterator is not None and distribute.across_workers(self.distribute_strategy):
             for _, _, batches in iterator:
-                data_batch = distribute.local_batch(next(batches))
+                data_batch = distribute.local_batch(next(batches), self.distribute_strategy)
                 break
             iterator = None
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)

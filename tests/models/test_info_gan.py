@@ -96,8 +96,10 @@ def test_q_learns_to_read_the_codes_back(code_loss, mnist_subset):
     images = model.sample(256, codes=codes, seed=1)
     read = model.read_codes(images)
     # The article's sigmoid rises with its code too, though no longer a likelihood.
+    # Unrelated codes give |r| < 0.25 (4 sigma at 256 images); after these 96 steps
+    # seeds 0-3 read 0.33 to 0.66: so few GAN steps leave a wide spread.
     for k in range(2):
-        assert np.corrcoef(read[:, k], codes[:, k])[0, 1] > 0.4
+        assert np.corrcoef(read[:, k], codes[:, k])[0, 1] > 0.25
 
 
 def test_brief_training_writes_the_asked_label_more_often_than_chance(mnist_subset):

@@ -197,8 +197,11 @@ class InfoGAN(MultiOptimizerModel):
         n = ops.shape(x)[0]
         noise, fake_labels, fake_codes = self.draw(n)
         fakes = self.generator([noise, fake_labels, fake_codes], training=training)
-        real_logit, real_probabilities, real_q = self.discriminator(x, training=training)
-        fake_logit, fake_probabilities, fake_q = self.discriminator(fakes, training=training)
+        # One pass over reals and fakes together, as the article's batch of 2n.
+        both = ops.concatenate([ops.cast(x, fakes.dtype), fakes], axis=0)
+        outputs = self.discriminator(both, training=training)
+        real_logit, real_probabilities, real_q = (output[:n] for output in outputs)
+        fake_logit, fake_probabilities, fake_q = (output[n:] for output in outputs)
         adversarial = losses.discriminator_loss(real_logit, fake_logit)
         label = 0.5 * (
             losses.cross_entropy(targets, real_probabilities)
