@@ -51,6 +51,14 @@ def parse_args(name, doc, argv=None, add_arguments=None):
     )
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one of the script's settings (printed at the start); VALUE is "
+        'read as JSON where it parses, e.g. --set code_loss=gaussian --set "units=[64, 64]"',
+    )
+    parser.add_argument(
         "--keep-checkpoints",
         action="store_true",
         help="keep a --quick run's checkpoints/ (a full run always keeps them)",
@@ -90,6 +98,16 @@ def settings_for(args, full, quick):
     settings["dataset"] = args.dataset
     if args.epochs is not None:
         settings["epochs"] = args.epochs
+    for pair in getattr(args, "set", None) or ():
+        key, sep, text = pair.partition("=")
+        if not sep or key not in full:
+            raise ValueError(
+                f"--set: expected KEY=VALUE with KEY one of {sorted(full)}; got {pair!r}."
+            )
+        try:
+            settings[key] = json.loads(text)
+        except ValueError:
+            settings[key] = text  # a bare word such as gaussian
     return settings
 
 

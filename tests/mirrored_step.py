@@ -92,10 +92,11 @@ VARIANTS = {
 }
 
 
-def one_step(make, images, strategy, backup_dir=None):
-    """The weights before and after one step under `strategy`, then an `evaluate`.
+def one_step(make, images, strategy, backup_dir=None, evaluate=False):
+    """The weights before and after one step under `strategy`.
 
-    With `backup_dir`, a `BackupAndRestore` there saves the step's epoch.
+    With `backup_dir`, a `BackupAndRestore` there saves the step's epoch; with
+    `evaluate`, an `evaluate` follows the step.
     """
     import keras
 
@@ -114,7 +115,8 @@ def one_step(make, images, strategy, backup_dir=None):
     # `fit` outside the scope, with the progress output, as a user calls it.
     model.fit(images, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=2, callbacks=given)
     after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
-    model.evaluate(images, y, batch_size=BATCH, verbose=0)
+    if evaluate:
+        model.evaluate(images, y, batch_size=BATCH, verbose=0)
     return before, after
 
 
@@ -135,7 +137,7 @@ def main(names, multiworker=False, backup_root=None):
         make = VARIANTS[name]
         before, single = one_step(make, images, tf.distribute.get_strategy())
         backup = os.path.join(backup_root, name) if backup_root else None
-        _, distributed = one_step(make, images, strategy, backup)
+        _, distributed = one_step(make, images, strategy, backup, evaluate=multiworker)
         difference = max(float(np.max(np.abs(a - b))) for a, b in zip(single, distributed))
         change = max(float(np.max(np.abs(a - b))) for a, b in zip(single, before))
         print(json.dumps(

@@ -111,3 +111,16 @@ def test_quick_falls_back_only_when_no_data_was_named(argv, variable, monkeypatc
     (x, _), _ = _common.load_data(args, settings)
     assert settings["dataset"] == "digits" and x.shape[1:] == (28, 28, 1)
     assert "NOT comparable" in capsys.readouterr().err
+
+
+def test_set_overrides_a_setting_and_refuses_an_unknown_one():
+    full = {"code_loss": "article", "units": [8], "epochs": 3}
+    args = _common.parse_args(
+        "x", "x", ["--set", "code_loss=gaussian", "--set", "units=[16, 4]", "--epochs", "2"]
+    )
+    settings = _common.settings_for(args, full, {})
+    assert settings["code_loss"] == "gaussian" and settings["units"] == [16, 4]
+    assert settings["epochs"] == 2 and full["code_loss"] == "article"
+    for bad in ("lr=0.1", "code_loss"):
+        with pytest.raises(ValueError, match="^--set: expected KEY=VALUE"):
+            _common.settings_for(_common.parse_args("x", "x", ["--set", bad]), full, {})

@@ -123,8 +123,18 @@ def test_brief_training_writes_the_asked_label_more_often_than_chance(mnist_subs
     assert np.mean(model.classify(images).argmax(1) == labels) > 0.3
 
 
+def test_uniform_codes_are_drawn_in_the_square():
+    model = families.info_gan(code_loss="gaussian", code_prior="uniform")
+    _, _, codes = model.draw(4000)
+    codes = keras.ops.convert_to_numpy(codes)
+    assert codes.min() >= -1 and codes.max() <= 1
+    assert np.allclose(codes.std(axis=0), 1 / np.sqrt(3), atol=0.02)  # U(-1, 1)
+    sampled = model.sample(5, seed=0)  # its codes drawn alike
+    assert sampled.shape == (5, 28, 28, 1)
+
+
 def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
-    model = families.info_gan(code_loss="gaussian")
+    model = families.info_gan(code_loss="gaussian", code_prior="uniform")
     assert_config_round_trip(model)
     model.compile(g_optimizer=keras.optimizers.Adam(1e-3))
     model.fit(images, np.arange(len(images)) % 10, batch_size=16, epochs=1, verbose=0)
@@ -139,7 +149,7 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
         import keras_latent
         model = keras.saving.load_model({str(tmp_path / "gan.keras")!r})
         assert type(model).__name__ == "InfoGAN" and model.compiled
-        assert model.code_loss == "gaussian"
+        assert model.code_loss == "gaussian" and model.code_prior == "uniform"
         assert type(model.g_optimizer).__name__ == "Adam"
         assert type(model.d_optimizer).__name__ == "RMSprop"
         assert model.d_optimizer.iterations.numpy() == 2 == model.g_optimizer.iterations.numpy()
@@ -168,5 +178,7 @@ def test_mismatched_networks_are_refused():
         kl.build_generator((30, 30, 1))
     with pytest.raises(ValueError, match="^code_loss"):
         kl.InfoGAN(kl.build_generator(filters=(8, 8)), discriminator, code_loss="mse")
+    with pytest.raises(ValueError, match="^code_prior"):
+        kl.InfoGAN(kl.build_generator(filters=(8, 8)), discriminator, code_prior="laplace")
     with pytest.raises(ValueError, match="^code_head"):
         kl.build_info_discriminator(code_head="tanh")

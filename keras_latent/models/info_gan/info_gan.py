@@ -16,6 +16,7 @@ from keras_latent.models.multi_optimizer_model import (
 )
 
 CODE_LOSSES = ("article", "gaussian")
+CODE_PRIORS = ("normal", "uniform")
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
@@ -25,7 +26,8 @@ class InfoGAN(MultiOptimizerModel):
     Article 002's model, after Chen et al. 2016 (InfoGAN) as written in
     Atienza's "Advanced Deep Learning with Keras", ch. 6. The generator
     `G([noise, label, codes])` takes uniform noise in [-1, 1], a one-hot label
-    and `num_codes` continuous codes drawn from `N(0, code_std^2)`; the
+    and `num_codes` continuous codes drawn from `N(0, code_std^2)` (or, with
+    `code_prior="uniform"`, from U(-1, 1) as in the InfoGAN paper); the
     discriminator `D(x) -> [real logit, label probabilities, codes]` carries
     the Q heads. Each step runs two updates, each with its own optimizer:
 
@@ -66,6 +68,11 @@ class InfoGAN(MultiOptimizerModel):
             `"article"`.
         code_std: float. Standard deviation of the continuous codes. Defaults
             to 0.5.
+        code_prior: `"normal"` (the article's `N(0, code_std^2)`) or
+            `"uniform"` (U(-1, 1), the InfoGAN paper's). An isotropic Gaussian
+            looks the same in any rotation of the codes, so nothing ties each
+            code to one factor; a uniform square does not. Defaults to
+            `"normal"`.
         label_weight: float. Weight of the label cross-entropy. Defaults to 1.
         code_weight: float. Weight of the code loss. Defaults to 0.5.
         seed: int or None. Seed of the model's random draws.
@@ -91,6 +98,7 @@ class InfoGAN(MultiOptimizerModel):
         discriminator,
         code_loss="article",
         code_std=0.5,
+        code_prior="normal",
         label_weight=1.0,
         code_weight=0.5,
         seed=None,
@@ -101,6 +109,9 @@ class InfoGAN(MultiOptimizerModel):
         if code_loss not in CODE_LOSSES:
             raise ValueError(f"code_loss: expected one of {CODE_LOSSES}; got {code_loss!r}.")
         self.code_loss = code_loss
+        if code_prior not in CODE_PRIORS:
+            raise ValueError(f"code_prior: expected one of {CODE_PRIORS}; got {code_prior!r}.")
+        self.code_prior = code_prior
         for name, value in (
             ("code_std", code_std), ("label_weight", label_weight), ("code_weight", code_weight)
         ):
@@ -181,9 +192,10 @@ class InfoGAN(MultiOptimizerModel):
             return ops.one_hot(indices, self.num_classes)
 
         def codes(copies):
-            return keras.random.normal(
-                (copies * n, self.num_codes), stddev=self.code_std, seed=seed
-            )
+            shape = (copies * n, self.num_codes)
+            if self.code_prior == "uniform":
+                return keras.random.uniform(shape, -1.0, 1.0, seed=seed)
+            return keras.random.normal(shape, stddev=self.code_std, seed=seed)
 
         return tuple(distribute.replica_draws(f, n) for f in (noise, labels, codes))
 
@@ -323,7 +335,10 @@ class InfoGAN(MultiOptimizerModel):
         if labels is None:
             labels = rng.integers(0, self.num_classes, n)
         if codes is None:
-            codes = rng.normal(0.0, self.code_std, (n, self.num_codes)).astype("float32")
+            shape = (n, self.num_codes)
+            codes = rng.uniform(-1.0, 1.0, shape) if self.code_prior == "uniform" \
+                else rng.normal(0.0, self.code_std, shape)
+            codes = codes.astype("float32")
         return self.generate(noise, labels, codes)
 
     def classify(self, x, batch_size=256):
@@ -352,6 +367,7 @@ class InfoGAN(MultiOptimizerModel):
             "discriminator": serialize(self.discriminator),
             "code_loss": self.code_loss,
             "code_std": self.code_std,
+            "code_prior": self.code_prior,
             "label_weight": self.label_weight,
             "code_weight": self.code_weight,
         }
