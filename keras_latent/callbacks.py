@@ -107,13 +107,10 @@ class BackupAndRestore(keras.callbacks.Callback):
                 found = entry
                 break
             print(f"ignoring {path}: missing or damaged; trying an earlier epoch")
-        epochs = distribute.gather(found["epoch"] if found else 0, strategy)
-        if len(set(epochs)) > 1:
-            raise ValueError(
-                f"backup_dir: the workers found different epochs to resume from in "
-                f"{self.backup_dir} ({epochs}, one per replica); every worker reads the "
-                "chief's backup, so it must be on a disk all of them see."
-            )
+        distribute.agreed(
+            found["epoch"] if found else 0, "backup_dir",
+            f"the epoch to resume from in {self.backup_dir}", strategy,
+        )
         if found is None:
             return
         path = os.path.join(self.backup_dir, found["weights"])

@@ -143,6 +143,9 @@ def write_dir(path, strategy=None):
     return _SCRATCH[path]
 
 
+_EXCHANGES = {}  # one traced exchange a strategy
+
+
 def gather(value, strategy=None):
     """Every replica's copy of this worker's int `value`, in replica order.
 
@@ -153,19 +156,36 @@ def gather(value, strategy=None):
     strategy = strategy or tf.distribute.get_strategy()
     if not across_workers(strategy):
         return [int(value)]
-    size = strategy.num_replicas_in_sync
+    if id(strategy) not in _EXCHANGES:
+        size = strategy.num_replicas_in_sync
 
-    @tf.function
-    def exchange():
-        def place():  # this replica's value in its own slot, zeros elsewhere
-            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-            slots = tf.one_hot(replica, size, dtype="float64") * float(value)
-            return tf.distribute.get_replica_context().all_reduce("SUM", slots)
+        @tf.function
+        def exchange(local):
+            def place():  # this replica's value in its own slot, zeros elsewhere
+                context = tf.distribute.get_replica_context()
+                slots = tf.one_hot(context.replica_id_in_sync_group, size, dtype="float64")
+                return context.all_reduce("SUM", slots * local)
 
-        return strategy.run(place)
+            return strategy.run(place)
 
-    values = strategy.experimental_local_results(exchange())[0].numpy()
-    return [int(round(v)) for v in values]
+        _EXCHANGES[id(strategy)] = exchange
+    values = _EXCHANGES[id(strategy)](tf.constant(float(value), "float64"))
+    return [int(round(v)) for v in strategy.experimental_local_results(values)[0].numpy()]
+
+
+def agreed(value, name, what, strategy=None):
+    """`value`, once every worker has the same; `ValueError` naming `name` if not.
+
+    For what each worker reads from the chief's files before acting on it: workers
+    that disagree would otherwise train apart or wait on each other forever.
+    """
+    values = gather(value, strategy)
+    if len(set(values)) > 1:
+        raise ValueError(
+            f"{name}: the workers disagree on {what} ({values}, one per replica); every "
+            "worker reads the chief's files, so they must be on a disk all of them see."
+        )
+    return value
 
 
 def barrier(strategy=None):

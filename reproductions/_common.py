@@ -237,9 +237,10 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
             same = f.read() == wanted
     # Across machines, loading is collective: the workers agree first.
     model = None
-    if _agreed(same and os.path.exists(final), f"the finished {final}"):
+    found = same and os.path.exists(final)
+    if distribute.agreed(found, "checkpoint_dir", f"the finished {final}"):
         model = checkpoints.load_model(final)
-        _agreed(model is not None, f"a readable {final}")
+        distribute.agreed(model is not None, "checkpoint_dir", f"a readable {final}")
     if model is not None:
         print(f"{tag}: loading the finished model from {final}")
         return model
@@ -262,18 +263,6 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
     if chief:
         shutil.rmtree(backup, ignore_errors=True)  # only once the finished model is on disk
     return model
-
-
-def _agreed(found, what):
-    """`found`, once every worker found the same (`ValueError` where they did not)."""
-    from keras_latent import distribute
-
-    if len(set(distribute.gather(bool(found)))) > 1:
-        raise ValueError(
-            f"checkpoint_dir: some workers found {what} and some did not; every worker "
-            "reads the chief's checkpoints, so they must be on a disk all of them see."
-        )
-    return bool(found)
 
 
 def checkpoint_dir(args):

@@ -118,7 +118,7 @@ def build(settings, image_shape, num_classes, seed):
             tuple(settings["discriminator_filters"]), code_head=head,
         ),
         code_loss=settings["code_loss"], code_std=settings["code_std"],
-        code_prior=settings.get("code_prior", "normal"),
+        code_prior=settings["code_prior"],
         label_weight=settings["label_weight"], code_weight=settings["code_weight"], seed=seed,
     )
     model.compile(
@@ -132,13 +132,13 @@ def fixed_inputs(settings, num_classes, n, seed):
     """`n` rows of noise, labels `0, 1, ...` and codes, the same on every call."""
     import numpy as np
 
+    from keras_latent.models.info_gan.info_gan import draw_codes
+
     rng = np.random.default_rng(seed)
     noise = rng.uniform(-1.0, 1.0, (n, settings["noise_dim"])).astype("float32")
-    shape = (n, settings["num_codes"])
-    if settings.get("code_prior") == "uniform":
-        codes = rng.uniform(-1.0, 1.0, shape).astype("float32")
-    else:
-        codes = rng.normal(0.0, settings["code_std"], shape).astype("float32")
+    codes = draw_codes(
+        rng, n, settings["num_codes"], settings["code_prior"], settings["code_std"]
+    )
     return noise, np.arange(n) % num_classes, codes
 
 

@@ -163,4 +163,4 @@ def test_workers_that_find_different_checkpoints_refuse_to_train(tmp_path):
     results = finish(start_cluster(lambda index: [HARNESS, own if index else chiefs]), 300)
     for code, out, err in results:
         assert code != 0
-        assert "checkpoint_dir: some workers found the finished" in err
+        assert "checkpoint_dir: the workers disagree on the finished" in err

@@ -19,6 +19,18 @@ CODE_LOSSES = ("article", "gaussian")
 CODE_PRIORS = ("normal", "uniform")
 
 
+def draw_codes(rng, n, num_codes, prior="normal", std=0.5):
+    """`n` rows of continuous codes from `prior` as NumPy float32 (`rng`: a Generator).
+
+    `"normal"`: N(0, std^2), the article's; `"uniform"`: U(-1, 1), the InfoGAN paper's.
+    `InfoGAN.draw` makes the same draws in the training graph.
+    """
+    shape = (n, num_codes)
+    if prior == "uniform":
+        return rng.uniform(-1.0, 1.0, shape).astype("float32")
+    return rng.normal(0.0, std, shape).astype("float32")
+
+
 @keras.saving.register_keras_serializable(package="keras_latent")
 class InfoGAN(MultiOptimizerModel):
     """GAN whose generator reads a label and continuous codes that Q reads back.
@@ -335,10 +347,7 @@ class InfoGAN(MultiOptimizerModel):
         if labels is None:
             labels = rng.integers(0, self.num_classes, n)
         if codes is None:
-            shape = (n, self.num_codes)
-            codes = rng.uniform(-1.0, 1.0, shape) if self.code_prior == "uniform" \
-                else rng.normal(0.0, self.code_std, shape)
-            codes = codes.astype("float32")
+            codes = draw_codes(rng, n, self.num_codes, self.code_prior, self.code_std)
         return self.generate(noise, labels, codes)
 
     def classify(self, x, batch_size=256):
