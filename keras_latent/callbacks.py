@@ -6,7 +6,8 @@ run whose loss turns NaN or infinite, naming the loss, the step and the
 checkpoint to go back to (every keras-latent model's `fit` adds it);
 `ImageGrids` decodes the same inputs every N steps (fixed noise for a GAN, one
 label's latent grid for a VAE) into PNG grids in the run's folder, and can join
-the frames into an animated GIF with matplotlib's Pillow writer (no ffmpeg).
+the frames into an animated GIF with matplotlib's Pillow writer (no ffmpeg);
+`TrainingClock` sums the steps and training time of a run over its resumed legs.
 """
 
 import json
@@ -14,6 +15,7 @@ import math
 import os
 import shutil
 import threading
+import time
 
 import keras
 import numpy as np
@@ -310,3 +312,58 @@ class ImageGrids(keras.callbacks.Callback):
         animation = ArtistAnimation(fig, artists, interval=1000 // self.fps)
         animation.save(path, writer=PillowWriter(fps=self.fps))
         return path
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Sums a model's training time over the legs of a resumed run, in a JSON file.
+
+    At each epoch's end it writes `{"steps", "train_time_s"}` to `path`: the
+    steps taken in all (epochs finished times steps per epoch) and the seconds
+    spent training in every leg so far. A leg starts from the file's count, so
+    put it beside a `BackupAndRestore` and delete the file when training starts
+    afresh. A leg killed mid-epoch adds nothing for that epoch; the leg that
+    repeats it does.
+
+    Args:
+        path: str. The JSON file.
+        write: bool. False on the workers that must not write (across machines,
+            every worker but the chief). Defaults to True.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> import numpy as np, keras
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> clock = TrainingClock(os.path.join(tempfile.mkdtemp(), "time.json"))
+    >>> _ = model.fit(np.zeros((8, 2)), np.zeros(8), batch_size=4, epochs=3, verbose=0,
+    ...               callbacks=[clock])
+    >>> clock.read()["steps"]
+    6
+    """
+
+    def __init__(self, path, write=True):
+        super().__init__()
+        self.path, self.write = path, write
+        self.this_leg_s = 0.0
+
+    def read(self):
+        """`{"steps", "train_time_s"}` from the file; None values without one."""
+        try:
+            with open(self.path) as f:
+                record = json.load(f)
+            return {"steps": record["steps"], "train_time_s": record["train_time_s"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {"steps": None, "train_time_s": None}
+
+    def on_train_begin(self, logs=None):
+        self._before = self.read()["train_time_s"] or 0.0
+        self._started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.this_leg_s = time.time() - self._started
+        if self.write:
+            checkpoints.write_json(self.path, {
+                "steps": (epoch + 1) * (self.params.get("steps") or 0),
+                "train_time_s": round(self._before + self.this_leg_s, 1),
+            })

@@ -19,6 +19,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DISTRIBUTE = ("none", "mirrored", "multiworker")
 
+# What each model of this run cost to train, summed over every leg of a resumed run:
+# `{tag: {"steps", "train_time_s"}}`, filled by `fit_or_resume`, read by
+# `write_metrics`, emptied by `start`.
+TRAINED = {}
+
 
 def parse_args(name, doc, argv=None, add_arguments=None):
     """Parses the shared options: --quick, --out, --seed, --data-dir, --dataset,
@@ -120,6 +125,7 @@ def start(name, args, settings):
 
     configure(args)
     keras.utils.set_random_seed(args.seed)
+    TRAINED.clear()
     # Across machines the chief writes --out; every other worker writes a scratch
     # copy (its saves must run too) and reads the chief's checkpoints.
     args.shared_out = args.out
@@ -219,7 +225,9 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
     Every file is written atomically (`keras_latent.checkpoints`): a kill while
     one is written leaves a partial file that the next start reports and
     removes, and a finished model that cannot be loaded is trained again
-    (resuming from its backup).
+    (resuming from its backup). `<tag>.time.json` (`callbacks.TrainingClock`)
+    counts the model's steps and training time over every leg; `TRAINED[tag]`
+    holds them for `write_metrics`.
     """
     from keras_latent import callbacks, checkpoints, distribute
 
@@ -236,6 +244,7 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
         with open(stamp_path) as f:
             same = f.read() == wanted
     # Across machines, loading is collective: the workers agree first.
+    clock = callbacks.TrainingClock(os.path.join(checkpoint_dir, f"{tag}.time.json"), write=chief)
     model = None
     found = same and os.path.exists(final)
     if distribute.agreed(found, "checkpoint_dir", f"the finished {final}"):
@@ -243,6 +252,7 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
         distribute.agreed(model is not None, "checkpoint_dir", f"a readable {final}")
     if model is not None:
         print(f"{tag}: loading the finished model from {final}")
+        TRAINED[tag] = {**clock.read(), "this_leg_s": 0.0}
         return model
     if chief:
         if os.path.exists(stamp_path) and not same:
@@ -251,11 +261,14 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
             if os.path.exists(final):
                 os.remove(final)
         checkpoints.write_text(stamp_path, wanted)
+        if not os.path.isdir(backup) and os.path.exists(clock.path):
+            os.remove(clock.path)  # nothing to resume: the clock starts again
     distribute.barrier()  # no worker reads the backup before the chief has cleared it
     model = build()
     given = list(fit_kwargs.pop("callbacks", []))
     saver = callbacks.BackupAndRestore(backup, delete_on_end=False)
-    model.fit(x, y, callbacks=given + [saver], **fit_kwargs)
+    model.fit(x, y, callbacks=given + [saver, clock], **fit_kwargs)
+    TRAINED[tag] = {**clock.read(), "this_leg_s": clock.this_leg_s}
     # Every worker saves (a save can read variables across workers); the chief here.
     folder = distribute.write_dir(checkpoint_dir)
     os.makedirs(folder, exist_ok=True)
@@ -325,7 +338,7 @@ def write_metrics(out, name, metrics, settings, args, started, tolerances=None):
         "metrics": metrics,
         "tolerances": tolerances or {},
         "settings": settings,
-        "wall_time_s": round(time.time() - started, 1),
+        **wall_times(time.time() - started),
         "versions": versions(),
     }
     from keras_latent import checkpoints
@@ -333,6 +346,30 @@ def write_metrics(out, name, metrics, settings, args, started, tolerances=None):
     path = os.path.join(out, "metrics.json")
     checkpoints.write_json(path, record)
     return path
+
+
+def wall_times(this_leg):
+    """`wall_time_s` of this leg, and across resumes the steps and training time of
+    every model with the whole run's `total_wall_time_s`.
+
+    The total is this leg's time less the training done in this leg, plus every
+    model's training over all legs; None when a model's training time is unknown
+    (a checkpoint from before the clock).
+    """
+    trained_here = sum(record["this_leg_s"] for record in TRAINED.values())
+    known = all(r["train_time_s"] is not None for r in TRAINED.values())
+    total = (
+        this_leg - trained_here + sum(r["train_time_s"] for r in TRAINED.values())
+        if known else None
+    )
+    return {
+        "wall_time_s": round(this_leg, 1),
+        "total_wall_time_s": None if total is None else round(total, 1),
+        "models": {
+            tag: {k: v for k, v in record.items() if k != "this_leg_s"}
+            for tag, record in TRAINED.items()
+        },
+    }
 
 
 def finish(paths, args=None):

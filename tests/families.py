@@ -37,16 +37,22 @@ def supervised_aae(latent_dim=3, units=(32,), num_classes=10, **options):
     )
 
 
-def label_regularized_aae(latent_dim=2, units=(32,), num_classes=10, **options):
-    """The label into the discriminator (article 004)."""
+def label_regularized_aae(
+    latent_dim=2, units=(32,), num_classes=10, unlabelled_class=False, **options
+):
+    """The label into the discriminator (article 004); `unlabelled_class`: its (n+1)-way
+    semi-supervised form."""
     import keras_latent as kl
 
     options.setdefault("seed", 0)
     return kl.LabelRegularizedAdversarialAutoencoder(
         kl.build_encoder(IMAGE, latent_dim, units),
         kl.build_decoder(IMAGE, latent_dim, units),
-        kl.build_code_discriminator(latent_dim, units, num_classes=num_classes),
+        kl.build_code_discriminator(
+            latent_dim, units, num_classes=num_classes + unlabelled_class
+        ),
         num_classes=num_classes,
+        unlabelled_class=unlabelled_class,
         **options,
     )
 

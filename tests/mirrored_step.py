@@ -78,6 +78,10 @@ VARIANTS = {
     "label_regularized_aae": variant(
         "label_regularized_aae", _labels(), prior="swiss_roll"
     ),
+    # Unlabelled rows draw their component at random: each replica its slice.
+    "label_regularized_aae_unlabelled_class": variant(
+        "label_regularized_aae", _partly_labelled(), unlabelled_class=True
+    ),
     "semi_supervised_aae": variant("semi_supervised_aae", _partly_labelled()),
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.

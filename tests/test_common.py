@@ -46,9 +46,19 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
     assert epochs_run == [1, 2, 3]  # only the epochs that were missing
     assert model.d_optimizer.iterations.numpy() == 4 * 4  # 4 epochs of 4 steps in all
     assert os.path.exists(os.path.join(folder, "aae.keras"))
+    # The steps and training time count both legs.
+    resumed = _common.TRAINED["aae"]
+    assert resumed["steps"] == 16
+    assert resumed["train_time_s"] >= resumed["this_leg_s"] > 0
 
+    _common.TRAINED.clear()
     again = _common.fit_or_resume(build, images, dict(fit), folder, "aae", stamp)
     np.testing.assert_array_equal(again.encode(images), model.encode(images))
+    # Loading a finished model takes no training time in this leg but reports the run's.
+    assert _common.TRAINED["aae"] == {**resumed, "this_leg_s": 0.0}
+    times = _common.wall_times(this_leg=1.0)
+    assert times["total_wall_time_s"] == pytest.approx(1.0 + resumed["train_time_s"])
+    assert times["models"] == {"aae": {"steps": 16, "train_time_s": resumed["train_time_s"]}}
     # Other settings: the finished model is not reused.
     fresh = _common.fit_or_resume(build, images, dict(fit), folder, "aae", {"settings": {"epochs": 5}})
     assert fresh.d_optimizer.iterations.numpy() == 4 * 4 and fresh is not again

@@ -21,8 +21,9 @@ def test_aae_priors_quick(tmp_path):
     names = {os.path.basename(p) for p in paths}
     for prior in aae_priors.SETTINGS["priors"]:
         assert f"prior_{prior}.png" in names and f"latent_grid_{prior}.png" in names
-    for prior in aae_priors.SETTINGS["supervised_priors"]:
-        assert {f"supervised_prior_{prior}.png", f"supervised_samples_{prior}.png"} <= names
+    for kind in ("supervised", "semi_supervised"):
+        for prior in aae_priors.SETTINGS[f"{kind}_priors"]:
+            assert {f"{kind}_prior_{prior}.png", f"{kind}_samples_{prior}.png"} <= names
     for path in paths:
         assert os.path.getsize(path) > 1000
     record = read_metrics(tmp_path)
@@ -30,8 +31,16 @@ def test_aae_priors_quick(tmp_path):
     assert set(record["metrics"]["unsupervised"]) == set(aae_priors.SETTINGS["priors"])
     for values in record["metrics"]["unsupervised"].values():
         assert values["energy_distance"] >= 0 and 0 < values["test_mse"] < 0.25
-    for values in record["metrics"]["supervised"].values():
-        assert 0 <= values["share_in_own_component"] <= 1
+    for kind in ("supervised", "semi_supervised"):
+        for values in record["metrics"][kind].values():
+            assert 0 <= values["share_in_own_component"] <= 1
+    # Every model's steps, and the run's time counting them (one leg here).
+    quick = {**aae_priors.SETTINGS, **aae_priors.QUICK}
+    models = record["models"]
+    assert len(models) == len(quick["priors"]) + len(quick["supervised_priors"]) + 1
+    assert models["aae_gaussian"]["steps"] == quick["epochs"] * 30  # 3000 images, 100 a batch
+    assert models["semi_supervised_aae_mixture"]["steps"] == quick["semi_supervised_epochs"] * 30
+    assert record["total_wall_time_s"] == pytest.approx(record["wall_time_s"], abs=0.5)
     assert {"python", "keras", "tensorflow", "keras_latent"} <= set(record["versions"])
     assert record["settings"]["epochs"] == aae_priors.QUICK["epochs"]
     assert record["tolerances"] == aae_priors.TOLERANCES

@@ -489,7 +489,7 @@ class MultiOptimizerModel(keras.Model):
             if self.num_classes is not None and labels is not None:
                 data.check_fit_labels(
                     images, labels, self.num_classes, one_hot=self.accepts_one_hot,
-                    name="labels",
+                    allow_unlabelled=self.accepts_unlabelled, name="labels",
                 )
             if self.image_shape is not None:
                 data.check_fit_data(images, shape=self.image_shape, name="images")

@@ -76,6 +76,48 @@ def test_label_regularized_training_puts_classes_in_their_components(mnist_subse
     assert after > max(0.25, before + 0.1)  # chance: 0.1
 
 
+def partly_labelled(**kwargs):
+    return families.label_regularized_aae(
+        **{"units": UNITS, **kwargs}, prior="mixture", unlabelled_class=True
+    )
+
+
+def test_unlabelled_class_draws_cover_the_whole_mixture():
+    model = partly_labelled()
+    # Every third example unlabelled, the others of class 3.
+    labels = np.where(np.arange(3000) % 3 == 0, -1, 3)
+    z, same = model.prior_codes(3000, tf.constant(labels))
+    components = model.prior.component_of(np.asarray(z))
+    unlabelled = components[labels < 0]
+    shares = np.bincount(unlabelled, minlength=10) / len(unlabelled)
+    assert shares.min() > 0.06 and shares.max() < 0.14  # each of 10 components: 0.1
+    assert np.mean(components[labels >= 0] == 3) > 0.9
+    # The discriminator reads the unlabelled ones as an 11th class.
+    _, one_hot = model.discriminator_inputs(z, tf.constant(labels))
+    np.testing.assert_array_equal(np.argmax(one_hot, axis=1), np.where(labels < 0, 10, 3))
+    assert one_hot.shape == (3000, 11)
+
+
+def test_unlabelled_class_training_puts_labelled_classes_in_their_components(
+    mnist_subset,
+):
+    (x, y), (xt, yt) = mnist_subset
+    keras.utils.set_random_seed(0)
+    model = partly_labelled(units=(256,))
+    model.compile(
+        ae_optimizer=keras.optimizers.Adam(1e-3),
+        d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+    )
+    few = kl.data.hide_labels(y, labels_per_class=len(y) // 100, seed=0)  # 10 %
+    # Each batch: 100 images, labels hidden, and 50 labelled ones.
+    batches = kl.data.semi_supervised_dataset(x, few, labelled_batch_size=50, seed=0)
+    before = evaluation.share_in_own_component(model.encode(xt), yt, model.prior)
+    model.fit(batches, epochs=-(-72000 // len(x)), verbose=0)  # 720 steps
+    after = evaluation.share_in_own_component(model.encode(xt), yt, model.prior)
+    assert after > max(0.2, before + 0.1)  # chance: 0.1
+
+
 def test_unlabelled_examples_never_enter_the_supervised_loss(images):
     model = semi_supervised()
     model.compile()
@@ -149,10 +191,14 @@ def test_semi_supervised_fit_on_partly_labelled_dataset(mnist_subset):
     assert np.mean(probabilities.argmax(axis=1) == yt) > 0.3
 
 
-@pytest.mark.parametrize("make", [supervised, label_regularized, semi_supervised])
+@pytest.mark.parametrize(
+    "make", [supervised, label_regularized, partly_labelled, semi_supervised]
+)
 def test_saved_variants_round_trip(make, images, labels, tmp_path):
     model = make()
     model.compile()
+    if model.accepts_unlabelled:
+        labels = np.where(np.arange(len(labels)) % 2 == 0, labels, -1)
     model.fit(images, labels, batch_size=16, epochs=1, verbose=0)
     inputs = {"images": images, "labels": labels}
     loaded = assert_saved_model_round_trip(
@@ -179,6 +225,18 @@ def test_bad_labels_raise(images, labels):
         semi.fit(images, np.full(len(images), -1), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="y: expected at least one labelled example"):
         kl.data.semi_supervised_dataset(images, np.full(len(images), -1))
+    partly = partly_labelled()
+    partly.compile()
+    with pytest.raises(ValueError, match=r"y: expected labels in \[-1, 9\]"):
+        partly.fit(images, labels + 1, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="y: expected integer class labels"):
+        partly.fit(images, np.eye(10)[labels], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"sizes \[2, 11\] \(the latent size, the class count \+ 1"):
+        kl.LabelRegularizedAdversarialAutoencoder(
+            kl.build_encoder(hidden_units=UNITS), kl.build_decoder(hidden_units=UNITS),
+            kl.build_code_discriminator(hidden_units=UNITS, num_classes=10),
+            unlabelled_class=True,
+        )
     with pytest.raises(ValueError, match="prior: expected a prior with 10 per-class"):
         label_regularized(prior=priors.GaussianMixture(num_components=6))
     with pytest.raises(ValueError, match="discriminator: expected inputs of sizes"):

@@ -172,9 +172,14 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         )
         check_network_sizes(
             self.discriminator, "discriminator", self.discriminator_input_sizes(),
-            what="the latent size, the class count"
-            if len(self.discriminator_input_sizes()) == 2 else "the latent size",
+            what=self.discriminator_input_names(),
         )
+
+    def discriminator_input_names(self):
+        """What the discriminator's input sizes are, for error messages."""
+        if len(self.discriminator_input_sizes()) == 2:
+            return "the latent size, the class count"
+        return "the latent size"
 
     @property
     def image_shape(self):

@@ -82,13 +82,25 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
     per-class components: `GaussianMixture`, `SwissRoll` or `Uniform` with
     `num_classes` classes.
 
+    With `unlabelled_class=True` it learns from partly labelled data (the paper's
+    semi-supervised use of this model, sec. 4, which article 004 describes and
+    leaves unbuilt): the label becomes an (n+1)-way one-hot whose extra class
+    marks an unlabelled example (label -1), and the prior draw paired with an
+    unlabelled example comes from the whole mixture (a component drawn uniformly)
+    rather than from one class's component. The labelled examples then pin each
+    class to its component and the unlabelled ones follow the rest of the data.
+
     Args:
         encoder: `keras.Model`. Images to codes.
         decoder: `keras.Model`. Codes to images.
         discriminator: `keras.Model`. `[z, label (num_classes,)]` to one logit,
-            e.g. `build_code_discriminator(..., num_classes=10)`.
+            e.g. `build_code_discriminator(..., num_classes=10)`; with
+            `unlabelled_class`, `[z, label (num_classes + 1,)]`.
         num_classes: int. Defaults to 10.
         prior: str or `Prior` with `num_classes` classes. Defaults to `"mixture"`.
+        unlabelled_class: bool. Accept -1 for unlabelled examples and tell the
+            discriminator so through an extra class. Labels are then integers
+            (one-hot rows cannot say -1). Defaults to False.
         **kwargs: the other `AdversarialAutoencoder` arguments.
 
     Example:
@@ -103,13 +115,27 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
     >>> aae.compile()
     >>> history = aae.fit(x, y, batch_size=100, epochs=1, verbose=0)
 
+    Ten percent of the labels, the rest -1:
+
+    >>> few = kl.data.hide_labels(y, labels_per_class=15, seed=0)
+    >>> semi = kl.LabelRegularizedAdversarialAutoencoder(
+    ...     kl.build_encoder(x.shape[1:], hidden_units=(64,)),
+    ...     kl.build_decoder(x.shape[1:], hidden_units=(64,)),
+    ...     kl.build_code_discriminator(hidden_units=(64,), num_classes=11),
+    ...     unlabelled_class=True, seed=0)
+    >>> semi.compile()
+    >>> history = semi.fit(x, few, batch_size=100, epochs=1, verbose=0)
+
     Reference:
-        Makhzani et al. 2015, sec. 4 and fig. 6; article 004, "supervised".
+        Makhzani et al. 2015, sec. 4 and fig. 6; article 004, "supervised" and
+        its closing remark on the (n+1)-way label.
     """
 
     def __init__(
-        self, encoder, decoder, discriminator, num_classes=10, prior="mixture", **kwargs
+        self, encoder, decoder, discriminator, num_classes=10, prior="mixture",
+        unlabelled_class=False, **kwargs,
     ):
+        self.unlabelled_class = bool(unlabelled_class)
         super().__init__(
             encoder, decoder, discriminator, prior=prior, num_classes=num_classes, **kwargs
         )
@@ -119,19 +145,47 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
                 f"(num_classes); {self.prior!r} has {self.prior.num_classes}."
             )
 
+    @property
+    def accepts_unlabelled(self):
+        return self.unlabelled_class
+
+    @property
+    def accepts_one_hot(self):
+        return not self.unlabelled_class
+
     def discriminator_input_sizes(self):
-        return [self.latent_dim, self.num_classes]
+        return [self.latent_dim, self.num_classes + self.unlabelled_class]
+
+    def discriminator_input_names(self):
+        if self.unlabelled_class:
+            return "the latent size, the class count + 1 for unlabelled examples"
+        return super().discriminator_input_names()
 
     def discriminator_inputs(self, z, labels):
-        return [z, self.one_hot(labels)]
+        if not self.unlabelled_class:
+            return [z, self.one_hot(labels)]
+        labels = ops.cast(labels, "int32")
+        classes = ops.where(labels < 0, self.num_classes, labels)
+        return [z, ops.one_hot(classes, self.num_classes + 1)]
 
     def prior_codes(self, batch_size, labels):
         classes = ops.argmax(labels, axis=-1) if len(labels.shape) == 2 else labels
-        codes = distribute.replica_draws(
-            lambda copies: self.prior.sample(
-                batch_size * copies, labels=ops.tile(classes, [copies]),
-                seed=self.seed_generator,
-            ),
-            batch_size,
-        )
-        return codes, labels
+        classes = ops.cast(classes, "int32")
+
+        def draw(copies):
+            wanted = ops.tile(classes, [copies])
+            if self.unlabelled_class:
+                # An unlabelled example's draw comes from a component drawn uniformly.
+                anywhere = keras.random.randint(
+                    ops.shape(wanted), 0, self.num_classes, dtype="int32",
+                    seed=self.seed_generator,
+                )
+                wanted = ops.where(wanted < 0, anywhere, wanted)
+            return self.prior.sample(
+                batch_size * copies, labels=wanted, seed=self.seed_generator
+            )
+
+        return distribute.replica_draws(draw, batch_size), labels
+
+    def get_config(self):
+        return {**super().get_config(), "unlabelled_class": self.unlabelled_class}
