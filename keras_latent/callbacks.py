@@ -7,7 +7,8 @@ checkpoint to go back to (every keras-latent model's `fit` adds it);
 `ImageGrids` decodes the same inputs every N steps (fixed noise for a GAN, one
 label's latent grid for a VAE) into PNG grids in the run's folder, and can join
 the frames into an animated GIF with matplotlib's Pillow writer (no ffmpeg);
-`TrainingClock` sums the steps and training time of a run over its resumed legs.
+`TrainingClock` sums the steps and training time of a run over its resumed legs,
+and `MeasureEvery` keeps a curve of any measure (a test error) across them.
 """
 
 import json
@@ -367,3 +368,61 @@ class TrainingClock(keras.callbacks.Callback):
                 "steps": (epoch + 1) * (self.params.get("steps") or 0),
                 "train_time_s": round(self._before + self.this_leg_s, 1),
             })
+
+
+class MeasureEvery(keras.callbacks.Callback):
+    """Measures the model every few epochs and keeps the values across resumes.
+
+    Every `every` epochs it calls `measure(model)` and writes the curve so far to
+    `path` (JSON, atomically), keyed by epoch: a resumed run (`BackupAndRestore`)
+    adds its epochs to the same curve, and an epoch repeated after a kill
+    replaces its value. Delete the file when training starts afresh.
+
+    Args:
+        path: str. The JSON file.
+        measure: callable. `measure(model)` returns a float.
+        every: int. Epochs between measurements. Defaults to 1.
+        write: bool. False on the workers that must not write (across machines,
+            every worker but the chief); they still measure. Defaults to True.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> import numpy as np, keras
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> x, y = np.ones((8, 2)), np.zeros(8)
+    >>> curve = MeasureEvery(os.path.join(tempfile.mkdtemp(), "curve.json"),
+    ...                      lambda m: m.evaluate(x, y, verbose=0), every=2)
+    >>> _ = model.fit(x, y, batch_size=4, epochs=4, verbose=0, callbacks=[curve])
+    >>> [steps for steps, _ in curve.read()]
+    [4, 8]
+    """
+
+    def __init__(self, path, measure, every=1, write=True):
+        super().__init__()
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every: expected a positive int; got {every!r}.")
+        self.path, self.measure, self.every, self.write = path, measure, every, write
+
+    def _records(self):
+        try:
+            with open(self.path) as f:
+                return {int(epoch): record for epoch, record in json.load(f).items()}
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+    def read(self):
+        """The curve: `[(steps, value), ...]` in order of steps."""
+        return [(r["steps"], r["value"]) for _, r in sorted(self._records().items())]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        value = float(self.measure(self.model))
+        if self.write:
+            records = self._records()
+            records[epoch + 1] = {
+                "steps": (epoch + 1) * (self.params.get("steps") or 0), "value": value
+            }
+            checkpoints.write_json(self.path, {str(k): v for k, v in sorted(records.items())})

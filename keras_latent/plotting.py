@@ -241,3 +241,43 @@ def grouped_bars(groups, ylabel=None, title=None):
     ax.legend(frameon=False)
     ax.grid(True, axis="y", lw=0.3, alpha=0.5)
     return fig
+
+
+def curves(series, levels=None, xlabel=None, ylabel=None, title=None, log_y=False):
+    """Lines of values against steps, with dashed horizontal levels to compare.
+
+    Args:
+        series: dict `{label: (steps, values)}`, one line each.
+        levels: dict `{label: value}` or None. A dashed line each (e.g. a paper's
+            figure), in the colour of the series whose label it starts with.
+        xlabel, ylabel, title: str or None.
+        log_y: bool. A logarithmic value axis. Defaults to False.
+
+    Example:
+
+    >>> fig = curves({"100 labels": ([600, 1200], [9.0, 6.5])}, {"100 labels, paper": 1.9})
+    >>> len(fig.axes[0].lines)
+    2
+    """
+    fig = Figure(figsize=(6.4, 4))
+    ax = fig.add_subplot()
+    colours = {}
+    for label, (steps, values) in series.items():
+        (line,) = ax.plot(steps, values, marker="o", ms=3, label=label)
+        colours[label] = line.get_color()
+    for label, value in (levels or {}).items():
+        if value is None:
+            continue
+        colour = next((c for name, c in colours.items() if label.startswith(name)), "grey")
+        ax.axhline(value, ls="--", lw=1, color=colour, label=label)
+    if log_y:
+        ax.set_yscale("log")
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(True, lw=0.3, alpha=0.5)
+    return fig

@@ -215,7 +215,7 @@ def _load(args):
         return data.load_dataset("digits")
 
 
-def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
+def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None, measures=None):
     """Trains `build()`'s model, or loads a finished copy trained with the same `stamp`.
 
     A finished model is saved as `<checkpoint_dir>/<tag>.keras` beside `<tag>.json`,
@@ -227,7 +227,10 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
     removes, and a finished model that cannot be loaded is trained again
     (resuming from its backup). `<tag>.time.json` (`callbacks.TrainingClock`)
     counts the model's steps and training time over every leg; `TRAINED[tag]`
-    holds them for `write_metrics`.
+    holds them for `write_metrics`. `measures`, `{name: (measure, every)}`, are
+    measured every `every` epochs into `<tag>.<name>.json`
+    (`callbacks.MeasureEvery`); `TRAINED[tag]["curves"][name]` holds each curve,
+    `[(steps, value), ...]`, over every leg.
     """
     from keras_latent import callbacks, checkpoints, distribute
 
@@ -245,6 +248,18 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
             same = f.read() == wanted
     # Across machines, loading is collective: the workers agree first.
     clock = callbacks.TrainingClock(os.path.join(checkpoint_dir, f"{tag}.time.json"), write=chief)
+    curves = {
+        name: callbacks.MeasureEvery(
+            os.path.join(checkpoint_dir, f"{tag}.{name}.json"), measure, every, write=chief
+        )
+        for name, (measure, every) in (measures or {}).items()
+    }
+
+    def record(this_leg_s):
+        TRAINED[tag] = {
+            **clock.read(), "this_leg_s": this_leg_s,
+            "curves": {name: curve.read() for name, curve in curves.items()},
+        }
     model = None
     found = same and os.path.exists(final)
     if distribute.agreed(found, "checkpoint_dir", f"the finished {final}"):
@@ -252,7 +267,7 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
         distribute.agreed(model is not None, "checkpoint_dir", f"a readable {final}")
     if model is not None:
         print(f"{tag}: loading the finished model from {final}")
-        TRAINED[tag] = {**clock.read(), "this_leg_s": 0.0}
+        record(0.0)
         return model
     if chief:
         if os.path.exists(stamp_path) and not same:
@@ -261,14 +276,16 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None):
             if os.path.exists(final):
                 os.remove(final)
         checkpoints.write_text(stamp_path, wanted)
-        if not os.path.isdir(backup) and os.path.exists(clock.path):
-            os.remove(clock.path)  # nothing to resume: the clock starts again
+        if not os.path.isdir(backup):  # nothing to resume: clock and curves start again
+            for path in [clock.path] + [curve.path for curve in curves.values()]:
+                if os.path.exists(path):
+                    os.remove(path)
     distribute.barrier()  # no worker reads the backup before the chief has cleared it
     model = build()
     given = list(fit_kwargs.pop("callbacks", []))
     saver = callbacks.BackupAndRestore(backup, delete_on_end=False)
-    model.fit(x, y, callbacks=given + [saver, clock], **fit_kwargs)
-    TRAINED[tag] = {**clock.read(), "this_leg_s": clock.this_leg_s}
+    model.fit(x, y, callbacks=given + [saver, clock, *curves.values()], **fit_kwargs)
+    record(clock.this_leg_s)
     # Every worker saves (a save can read variables across workers); the chief here.
     folder = distribute.write_dir(checkpoint_dir)
     os.makedirs(folder, exist_ok=True)
@@ -366,7 +383,7 @@ def wall_times(this_leg):
         "wall_time_s": round(this_leg, 1),
         "total_wall_time_s": None if total is None else round(total, 1),
         "models": {
-            tag: {k: v for k, v in record.items() if k != "this_leg_s"}
+            tag: {"steps": record["steps"], "train_time_s": record["train_time_s"]}
             for tag, record in TRAINED.items()
         },
     }

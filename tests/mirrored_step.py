@@ -83,6 +83,10 @@ VARIANTS = {
         "label_regularized_aae", _partly_labelled(), unlabelled_class=True
     ),
     "semi_supervised_aae": variant("semi_supervised_aae", _partly_labelled()),
+    # Noise on the encoder's input: each replica its slice of one draw.
+    "semi_supervised_aae_input_noise": variant(
+        "semi_supervised_aae", _partly_labelled(), input_noise=0.3
+    ),
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.
     "disentangling_ae": variant("disentangling_ae", _labels(), dropout=0.0, clf_z_steps=1),

@@ -27,9 +27,12 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
     folder = str(tmp_path)
     fit = dict(batch_size=8, epochs=4, verbose=0)
     stamp = {"settings": {"epochs": 4}}
+    # A curve measured every epoch, kept across the two legs.
+    measures = {"code_mean": (lambda m: float(np.mean(m.encode(images))), 1)}
     with pytest.raises(KeyboardInterrupt):
         _common.fit_or_resume(
-            build, images, dict(fit, callbacks=[StopAfter(1)]), folder, "aae", stamp
+            build, images, dict(fit, callbacks=[StopAfter(1)]), folder, "aae", stamp,
+            measures=measures,
         )
     assert not os.path.exists(os.path.join(folder, "aae.keras"))
     with open(os.path.join(folder, "aae-backup", "state.json")) as f:
@@ -41,7 +44,8 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # every saved variable finds its place
         model = _common.fit_or_resume(
-            build, images, dict(fit, callbacks=[counter]), folder, "aae", stamp
+            build, images, dict(fit, callbacks=[counter]), folder, "aae", stamp,
+            measures=measures,
         )
     assert epochs_run == [1, 2, 3]  # only the epochs that were missing
     assert model.d_optimizer.iterations.numpy() == 4 * 4  # 4 epochs of 4 steps in all
@@ -50,9 +54,14 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
     resumed = _common.TRAINED["aae"]
     assert resumed["steps"] == 16
     assert resumed["train_time_s"] >= resumed["this_leg_s"] > 0
+    curve = resumed["curves"]["code_mean"]
+    assert [steps for steps, _ in curve] == [4, 8, 12, 16]
+    assert curve[-1][1] == pytest.approx(float(np.mean(model.encode(images))), rel=1e-5)
 
     _common.TRAINED.clear()
-    again = _common.fit_or_resume(build, images, dict(fit), folder, "aae", stamp)
+    again = _common.fit_or_resume(
+        build, images, dict(fit), folder, "aae", stamp, measures=measures
+    )
     np.testing.assert_array_equal(again.encode(images), model.encode(images))
     # Loading a finished model takes no training time in this leg but reports the run's.
     assert _common.TRAINED["aae"] == {**resumed, "this_leg_s": 0.0}

@@ -55,7 +55,7 @@ def test_aae_guide_quick(tmp_path):
     names = {os.path.basename(p) for p in paths}
     assert {
         "unsupervised_latent.png", "unsupervised_manifold.png", "supervised_styles.png",
-        "semi_supervised_error.png", "metrics.json",
+        "semi_supervised_error.png", "semi_supervised_curve.png", "metrics.json",
     } <= names
     metrics = read_metrics(tmp_path)["metrics"]
     assert set(metrics) == {"unsupervised", "supervised", "semi_supervised"}
@@ -63,6 +63,9 @@ def test_aae_guide_quick(tmp_path):
         row = metrics["semi_supervised"][count]
         assert 0 <= row["aae_test_error"] <= 100 and 0 <= row["baseline_test_error"] <= 100
         assert row["paper_test_error"] in (1.90, 1.60)
+        # One point an epoch; the last is the finished model's error.
+        (steps, error), = row["test_error_curve"]
+        assert steps == row["steps"] and error == pytest.approx(row["aae_test_error"])
 
 
 def test_disentangled_ae_quick(tmp_path):

@@ -202,3 +202,27 @@ def test_gradient_penalty_is_the_squared_slope_at_prior_draws():
     assert make_aae().real_logits(z, None)[1] is None  # off by default
     with pytest.raises(ValueError, match="gradient_penalty: expected a float >= 0"):
         make_aae(gradient_penalty=-1.0)
+
+
+def test_input_noise_reaches_the_encoder_and_not_the_target(images):
+    model = make_aae(input_noise=0.3)
+    model.compile()
+    x = tf.constant(images)
+    noise = model.noisy(x).numpy() - images
+    assert noise.std() == pytest.approx(0.3, rel=0.05) and abs(noise.mean()) < 0.01
+    assert not np.array_equal(model.noisy(x).numpy(), model.noisy(x).numpy())  # fresh draws
+    # Every update encodes noisy(x) and reconstructs the clean x: with noisy(x)
+    # replaced by blank images, the tracked loss is that of decoding a blank's code.
+    model.noisy = lambda x: tf.zeros_like(x)
+    blank = model.decoder(model.encoder(tf.zeros_like(x)))
+    expected = kl.losses.reconstruction_loss(images, blank, model.reconstruction)
+    model.reconstruction_update(x, None)
+    assert float(model.results()["recon_loss"]) == pytest.approx(
+        float(np.mean(expected)), rel=1e-4
+    )
+    plain = make_aae()
+    assert plain.noisy(x) is x  # off by default
+    restored = kl.AdversarialAutoencoder.from_config(make_aae(input_noise=0.3).get_config())
+    assert restored.input_noise == 0.3
+    with pytest.raises(ValueError, match="input_noise: expected a float >= 0"):
+        make_aae(input_noise=-1.0)

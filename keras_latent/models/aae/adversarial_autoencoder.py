@@ -67,6 +67,11 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         reconstruction: str. `"bce"`, `"mse"` or `"mae"`. Defaults to `"bce"`.
         reconstruction_weight: float. Joint schedule only. Defaults to 0.999.
         adversarial_weight: float. Joint schedule only. Defaults to 0.001.
+        input_noise: float. Standard deviation of Gaussian noise added to the
+            encoder's input in every training update (fresh noise each time;
+            the reconstruction target stays the clean image): a denoising
+            AAE. The paper's semi-supervised MNIST runs use 0.3. Defaults to 0
+            (off).
         gradient_penalty: float. Weight gamma of an R1 penalty, `gamma / 2 *
             |dD/dz|^2` on prior draws, added to the discriminator's loss
             (Mescheder et al. 2018, eq. 9); it keeps the discriminator from
@@ -107,6 +112,7 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         adversarial_weight=0.001,
         gradient_penalty=0.0,
         num_classes=None,
+        input_noise=0.0,
         seed=None,
         **kwargs,
     ):
@@ -133,6 +139,9 @@ class AdversarialAutoencoder(MultiOptimizerModel):
                 f"gradient_penalty: expected a float >= 0; got {gradient_penalty!r}."
             )
         self.gradient_penalty = float(gradient_penalty)
+        if not input_noise >= 0:
+            raise ValueError(f"input_noise: expected a float >= 0; got {input_noise!r}.")
+        self.input_noise = float(input_noise)
         self.check_networks()
         self.add_trackers("recon_loss", "d_loss", "g_loss", "d_accuracy")
         self.built = True
@@ -187,6 +196,21 @@ class AdversarialAutoencoder(MultiOptimizerModel):
 
     def extra_updates(self, x, labels):
         """Updates run after the schedule's own in every step; none here."""
+
+    def noisy(self, x):
+        """`x` plus Gaussian noise of std `input_noise` (x itself when 0): what the
+        encoder reads in a training update."""
+        if not self.input_noise:
+            return x
+        n = ops.shape(x)[0]
+        noise = distribute.replica_draws(
+            lambda copies: keras.random.normal(
+                (n * copies, *self.image_shape), stddev=self.input_noise,
+                seed=self.seed_generator,
+            ),
+            n,
+        )
+        return x + ops.cast(noise, x.dtype)
 
     def decoder_inputs(self, z, labels):
         """What the decoder receives for codes `z` of examples with `labels`."""
@@ -257,7 +281,7 @@ class AdversarialAutoencoder(MultiOptimizerModel):
     def reconstruction_update(self, x, labels):
         """Encoder and decoder take one step on the reconstruction error."""
         with tf.GradientTape() as tape:
-            z = self.encoder(x, training=True)
+            z = self.encoder(self.noisy(x), training=True)
             x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
             recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
         self.apply_update("ae_optimizer", tape, recon, self.autoencoder_variables())
@@ -308,7 +332,7 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         variational one) thus feeds both steps the same draw.
         """
         with tf.GradientTape() as tape:
-            codes = self.encoder(x, training=True)
+            codes = self.encoder(self.noisy(x), training=True)
             with tape.stop_recording():
                 self.discriminator_update(codes, labels)
             g_loss = self.generator_loss(codes, labels)
@@ -328,7 +352,7 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         one encoder pass serves both steps (see `regularization_update`).
         """
         with tf.GradientTape() as tape:
-            z = self.encoder(x, training=True)
+            z = self.encoder(self.noisy(x), training=True)
             with tape.stop_recording():
                 self.discriminator_update(z, labels)
             x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
@@ -436,4 +460,5 @@ class AdversarialAutoencoder(MultiOptimizerModel):
             "adversarial_weight": self.adversarial_weight,
             "gradient_penalty": self.gradient_penalty,
             "num_classes": self.num_classes,
+            "input_noise": self.input_noise,
         }

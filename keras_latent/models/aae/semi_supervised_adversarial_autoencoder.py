@@ -182,7 +182,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         Returns `(values, weights)`: the mean over the labelled examples of the
         global batch is `losses.global_mean(values, weights)`.
         """
-        y, _ = self.encoder(x, training=training)
+        y, _ = self.encoder(self.noisy(x) if training else x, training=training)
         return losses.masked_cross_entropy(labels, y), losses.labelled(labels)
 
     def extra_updates(self, x, labels):
