@@ -58,7 +58,9 @@ Departures from the article:
 - Two of the paper's choices are one `--set` away and off by default (article 000's
   recipe): Gaussian noise on the encoder's input (`--set
   input_noise_semi_supervised=0.3`) and a faster supervised phase (`--set
-  supervised_learning_rate=2e-3`).
+  supervised_learning_rate=2e-3`); likewise the regularisation phase's rate
+  (`adversarial_learning_rate_semi_supervised`) and a cosine decay of every rate
+  (`final_learning_rate_semi_supervised`).
 - The test-error curve is measured on the test set for the figure alone: no setting
   or checkpoint is chosen from it.
 
@@ -97,6 +99,11 @@ SETTINGS = {
     # Adam rate (the paper runs that phase 10x faster than reconstruction).
     "input_noise_semi_supervised": 0.0,
     "supervised_learning_rate": 2e-4,
+    # Adam rate of D_gauss, D_cat and the encoder against them (the paper runs
+    # regularisation 10x faster than reconstruction), and the share of every
+    # rate left at the end of a cosine decay (1.0: constant rates).
+    "adversarial_learning_rate_semi_supervised": 2e-4,
+    "final_learning_rate_semi_supervised": 1.0,
     # Test error measured every this many epochs (the curve against steps).
     "error_every": 1,
     "label_counts": [100, 1000],
@@ -167,7 +174,9 @@ def build_supervised(settings, image_shape, num_classes, seed):
     return model
 
 
-def build_semi_supervised(settings, image_shape, num_classes, seed):
+def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
+    """The semi-supervised AAE; with `steps`, the run's length, its rates decay along
+    a cosine to `final_learning_rate_semi_supervised` of themselves."""
     import keras
 
     import keras_latent as kl
@@ -186,14 +195,20 @@ def build_semi_supervised(settings, image_shape, num_classes, seed):
         input_noise=settings["input_noise_semi_supervised"],
         seed=seed,
     )
+
+    def adam(rate):
+        final = settings["final_learning_rate_semi_supervised"]
+        if steps and final != 1.0:
+            rate = keras.optimizers.schedules.CosineDecay(rate, steps, alpha=final)
+        return keras.optimizers.Adam(rate, beta_1=settings["beta_1"])
+
+    adversarial = settings["adversarial_learning_rate_semi_supervised"]
     model.compile(
-        ae_optimizer=_adam(settings),
-        d_optimizer=_adam(settings),
-        g_optimizer=_adam(settings),
-        d_cat_optimizer=_adam(settings),
-        supervised_optimizer=keras.optimizers.Adam(
-            settings["supervised_learning_rate"], beta_1=settings["beta_1"]
-        ),
+        ae_optimizer=adam(settings["learning_rate"]),
+        d_optimizer=adam(adversarial),
+        g_optimizer=adam(adversarial),
+        d_cat_optimizer=adam(adversarial),
+        supervised_optimizer=adam(settings["supervised_learning_rate"]),
     )
     return model
 
@@ -327,9 +342,10 @@ def main(argv=None):
             x_train, partial, batch_size=settings["batch_size"],
             labelled_batch_size=min(count, settings["labelled_batch_size"]), seed=seed,
         )
+        steps = settings["epochs_semi_supervised"] * (len(x_train) // settings["batch_size"])
         tag = f"semi_supervised_{count}"
         model = _common.fit_or_resume(
-            lambda: build_semi_supervised(settings, image_shape, num_classes, seed),
+            lambda: build_semi_supervised(settings, image_shape, num_classes, seed, steps),
             dataset,
             dict(epochs=settings["epochs_semi_supervised"], verbose=2),
             checkpoints,
@@ -337,7 +353,9 @@ def main(argv=None):
             _stamp(settings, ("latent_dim_semi_supervised",
                               "reconstruction_semi_supervised", "epochs_semi_supervised",
                               "labelled_batch_size", "input_noise_semi_supervised",
-                              "supervised_learning_rate", "error_every"),
+                              "supervised_learning_rate", "error_every",
+                              "adversarial_learning_rate_semi_supervised",
+                              "final_learning_rate_semi_supervised"),
                    seed, labels=count),
             measures={"test_error": (lambda m: test_error(m, x_test, y_test),
                                      settings["error_every"])},
@@ -345,7 +363,6 @@ def main(argv=None):
         aae_error = test_error(model, x_test, y_test)
         curve = _common.TRAINED[tag]["curves"]["test_error"]
 
-        steps = settings["epochs_semi_supervised"] * (len(x_train) // settings["batch_size"])
         labelled = partial >= 0
         batch = min(count, settings["labelled_batch_size"])
         # A plain Keras model: across machines each worker trains its own copy.
