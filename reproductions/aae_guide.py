@@ -30,7 +30,9 @@ Figures, into the output folder:
   `error_every` epochs), beside the paper's.
 
 metrics.json: part 1: test MAE, energy distance of q(z) to N(0, I); part 2: test MSE,
-the digit classifier's accuracy on the style grid against the asked digits; part 3:
+the digit classifier's accuracy on the style grid against the asked digits, and how
+well fresh linear and k-NN probes read the digit from the test set's style codes
+(chance 0.1; the style code should hold none); part 3:
 test error of both classifiers for each label count, with the paper's figures.
 
 Departures from the article:
@@ -60,7 +62,10 @@ Departures from the article:
   input_noise_semi_supervised=0.3`) and a faster supervised phase (`--set
   supervised_learning_rate=2e-3`); likewise the regularisation phase's rate
   (`adversarial_learning_rate_semi_supervised`) and a cosine decay of every rate
-  (`final_learning_rate_semi_supervised`).
+  (`final_learning_rate_semi_supervised`), and the paper's split of the batch: its
+  reconstruction and regularisation phases learn from the unlabelled minibatch
+  alone (`--set unsupervised_rows_semi_supervised=unlabelled`); by default the
+  labelled images of each batch take part in them too, as in the committed run.
 - The test-error curve is measured on the test set for the figure alone: no setting
   or checkpoint is chosen from it.
 
@@ -91,6 +96,10 @@ SETTINGS = {
     "reconstruction_supervised": "mse",
     "schedule_supervised": "paper",
     "epochs_supervised": 30,
+    # Noise on the encoder's input and the Adam rate of the discriminator and the
+    # encoder's generator update (paper schedule), as in part 3.
+    "input_noise_supervised": 0.0,
+    "adversarial_learning_rate_supervised": 2e-4,
     "latent_dim_semi_supervised": 10,
     "reconstruction_semi_supervised": "mse",
     "epochs_semi_supervised": 8,
@@ -104,6 +113,10 @@ SETTINGS = {
     # rate left at the end of a cosine decay (1.0: constant rates).
     "adversarial_learning_rate_semi_supervised": 2e-4,
     "final_learning_rate_semi_supervised": 1.0,
+    # Which rows of each batch the reconstruction and regularisation updates learn
+    # from: "all" (the 100 hidden and the 100 labelled) or "unlabelled" (the paper's
+    # phases: the labelled batch feeds the supervised phase alone).
+    "unsupervised_rows_semi_supervised": "all",
     # Test error measured every this many epochs (the curve against steps).
     "error_every": 1,
     "label_counts": [100, 1000],
@@ -121,15 +134,18 @@ TOLERANCES = {
     "default": {"rtol": 0.1},
     "energy_distance": {"atol": 0.1, "rtol": 0.0},
     "style_accuracy": {"atol": 0.05, "rtol": 0.0},
+    "supervised.z_probe_accuracy.linear": {"atol": 0.05, "rtol": 0.0},
+    "supervised.z_probe_accuracy.knn": {"atol": 0.05, "rtol": 0.0},
     "aae_test_error": {"atol": 2.0, "rtol": 0.0},
     "baseline_test_error": {"atol": 2.0, "rtol": 0.0},
 }
 
 
-def _adam(settings):
+def _adam(settings, rate=None):
     import keras
 
-    return keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"])
+    rate = settings["learning_rate"] if rate is None else rate
+    return keras.optimizers.Adam(rate, beta_1=settings["beta_1"])
 
 
 def build_unsupervised(settings, image_shape, seed):
@@ -165,11 +181,15 @@ def build_supervised(settings, image_shape, num_classes, seed):
         reconstruction=settings["reconstruction_supervised"],
         reconstruction_weight=settings["reconstruction_weight"],
         adversarial_weight=settings["adversarial_weight"],
+        input_noise=settings["input_noise_supervised"],
         seed=seed,
     )
-    optimizers = dict(ae_optimizer=_adam(settings), d_optimizer=_adam(settings))
+    adversarial = _adam(settings, settings["adversarial_learning_rate_supervised"])
+    optimizers = dict(ae_optimizer=_adam(settings), d_optimizer=adversarial)
     if settings["schedule_supervised"] == "paper":
-        optimizers["g_optimizer"] = _adam(settings)
+        optimizers["g_optimizer"] = _adam(
+            settings, settings["adversarial_learning_rate_supervised"]
+        )
     model.compile(**optimizers)
     return model
 
@@ -193,6 +213,7 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
         prior=kl.priors.Gaussian(dim=dim),
         reconstruction=settings["reconstruction_semi_supervised"],
         input_noise=settings["input_noise_semi_supervised"],
+        unsupervised_rows=settings["unsupervised_rows_semi_supervised"],
         seed=seed,
     )
 
@@ -308,17 +329,24 @@ def main(argv=None):
         _stamp(settings, ("latent_dim_supervised", "prior_std_supervised",
                           "reconstruction_supervised", "schedule_supervised",
                           "epochs_supervised", "reconstruction_weight",
-                          "adversarial_weight"), args.seed + 1),
+                          "adversarial_weight", "input_noise_supervised",
+                          "adversarial_learning_rate_supervised"), args.seed + 1),
         y=y_train,
     )
     reconstructions = model.predict({"images": x_test, "labels": y_test}, batch_size=500, verbose=0)
     grid, generated, asked = style_grid(model, x_test, y_test, num_classes)
     classifier = _common.digit_classifier_or_none(args, image_shape, num_classes)
+    styles = model.encode(x_test)
     metrics["supervised"] = {
         "test_mse": float(np.mean((x_test - reconstructions) ** 2)),
         "style_accuracy": (
             evaluation.classifier_accuracy(generated, asked, classifier) if classifier else None
         ),
+        # How much digit the style code still holds: fresh probes (chance 0.1).
+        "z_probe_accuracy": {
+            kind: evaluation.latent_probe_accuracy(styles, y_test, seed=args.seed, kind=kind)
+            for kind in ("linear", "knn")
+        },
     }
     paths.append(plotting.save(
         plotting.image_grid(
@@ -355,7 +383,8 @@ def main(argv=None):
                               "labelled_batch_size", "input_noise_semi_supervised",
                               "supervised_learning_rate", "error_every",
                               "adversarial_learning_rate_semi_supervised",
-                              "final_learning_rate_semi_supervised"),
+                              "final_learning_rate_semi_supervised",
+                              "unsupervised_rows_semi_supervised"),
                    seed, labels=count),
             measures={"test_error": (lambda m: test_error(m, x_test, y_test),
                                      settings["error_every"])},

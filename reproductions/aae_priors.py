@@ -112,7 +112,7 @@ SETTINGS = {
     "semi_supervised_epochs": 10,
 }
 QUICK = {
-    "epochs": 2, "supervised_epochs": 2, "semi_supervised_epochs": 1, "train_size": 3000,
+    "epochs": 2, "supervised_epochs": 2, "semi_supervised_epochs": 1, "train_size": 2000,
     "eval_size": 1000,
 }
 # What a part-1 model depends on: its checkpoint is reused while these stay the same.

@@ -38,8 +38,11 @@ def test_aae_priors_quick(tmp_path):
     quick = {**aae_priors.SETTINGS, **aae_priors.QUICK}
     models = record["models"]
     assert len(models) == len(quick["priors"]) + len(quick["supervised_priors"]) + 1
-    assert models["aae_gaussian"]["steps"] == quick["epochs"] * 30  # 3000 images, 100 a batch
-    assert models["semi_supervised_aae_mixture"]["steps"] == quick["semi_supervised_epochs"] * 30
+    per_epoch = min(quick["train_size"], 60000) // quick["batch_size"]
+    assert models["aae_gaussian"]["steps"] == quick["epochs"] * per_epoch
+    assert models["semi_supervised_aae_mixture"]["steps"] == (
+        quick["semi_supervised_epochs"] * per_epoch
+    )
     assert record["total_wall_time_s"] == pytest.approx(record["wall_time_s"], abs=0.5)
     assert {"python", "keras", "tensorflow", "keras_latent"} <= set(record["versions"])
     assert record["settings"]["epochs"] == aae_priors.QUICK["epochs"]

@@ -138,6 +138,24 @@ def test_unlabelled_examples_never_enter_the_supervised_loss(images):
     assert float(first) > 0
 
 
+def test_unlabelled_rows_alone_can_drive_reconstruction_and_regularisation(images, labels):
+    model = semi_supervised(unsupervised_rows="unlabelled")
+    model.compile()
+    x = tf.constant(images)
+    networks = [model.encoder, model.decoder, model.discriminator, model.category_discriminator]
+    before = [snapshot(net) for net in networks]
+    model.reconstruction_update(x, tf.constant(labels))  # every row labelled
+    model.regularization_update(x, tf.constant(labels))
+    assert not any(any(moved(b, n.trainable_variables)) for b, n in zip(before, networks))
+    model.reconstruction_update(x, tf.constant(np.full(len(labels), -1)))
+    model.regularization_update(x, tf.constant(np.full(len(labels), -1)))
+    assert all(any(moved(b, n.trainable_variables)) for b, n in zip(before, networks))
+    restored = kl.SemiSupervisedAdversarialAutoencoder.from_config(model.get_config())
+    assert restored.unsupervised_rows == "unlabelled"
+    with pytest.raises(ValueError, match="unsupervised_rows: expected 'all' or 'unlabelled'"):
+        semi_supervised(unsupervised_rows="some")
+
+
 def test_each_semi_supervised_update_moves_only_its_own_networks(images, labels):
     model = semi_supervised()
     frozen = keras.optimizers.SGD(0.0)

@@ -197,6 +197,11 @@ class AdversarialAutoencoder(MultiOptimizerModel):
     def extra_updates(self, x, labels):
         """Updates run after the schedule's own in every step; none here."""
 
+    def unsupervised_weights(self, labels):
+        """Per-example weights of the reconstruction and regularisation updates
+        (None: every example alike)."""
+        return None
+
     def noisy(self, x):
         """`x` plus Gaussian noise of std `input_noise` (x itself when 0): what the
         encoder reads in a training update."""
@@ -284,8 +289,11 @@ class AdversarialAutoencoder(MultiOptimizerModel):
             z = self.encoder(self.noisy(x), training=True)
             x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
             recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
-        self.apply_update("ae_optimizer", tape, recon, self.autoencoder_variables())
-        self.track("recon_loss", recon)
+        weights = self.unsupervised_weights(labels)
+        self.apply_update(
+            "ae_optimizer", tape, recon, self.autoencoder_variables(), weights=weights
+        )
+        self.track("recon_loss", recon, weights=weights)
 
     def discriminator_update(self, codes, labels):
         """The discriminator takes one step on prior draws (real) against `codes` (fake).
@@ -336,8 +344,11 @@ class AdversarialAutoencoder(MultiOptimizerModel):
             with tape.stop_recording():
                 self.discriminator_update(codes, labels)
             g_loss = self.generator_loss(codes, labels)
-        self.apply_update("g_optimizer", tape, g_loss, self.encoder.trainable_variables)
-        self.track("g_loss", g_loss)
+        weights = self.unsupervised_weights(labels)
+        self.apply_update(
+            "g_optimizer", tape, g_loss, self.encoder.trainable_variables, weights=weights
+        )
+        self.track("g_loss", g_loss, weights=weights)
 
     def generator_loss(self, codes, labels):
         """Per-example loss of the encoder for `codes` the discriminator calls fake."""

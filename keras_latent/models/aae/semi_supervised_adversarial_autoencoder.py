@@ -41,6 +41,13 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         num_classes: int. Defaults to 10.
         prior: str or `Prior` for z. Defaults to `"gaussian"`.
         reconstruction: str. Defaults to `"mse"`, as article 000.
+        unsupervised_rows: str. The examples that the reconstruction and
+            regularisation updates learn from: `"all"`, or `"unlabelled"` (label
+            -1) as the paper's phases do, each on its own minibatch. With
+            `semi_supervised_dataset`, whose every batch holds images of the whole
+            set with labels hidden beside a labelled batch, `"unlabelled"` keeps
+            the labelled images (the same few, every step) out of those updates.
+            Defaults to `"all"`.
         **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
             always `"paper"`).
 
@@ -72,8 +79,15 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         num_classes=10,
         prior="gaussian",
         reconstruction="mse",
+        unsupervised_rows="all",
         **kwargs,
     ):
+        if unsupervised_rows not in ("all", "unlabelled"):
+            raise ValueError(
+                "unsupervised_rows: expected 'all' or 'unlabelled'; got "
+                f"{unsupervised_rows!r}."
+            )
+        self.unsupervised_rows = unsupervised_rows
         if kwargs.get("gradient_penalty"):
             raise ValueError(
                 "gradient_penalty: the semi-supervised AAE's two discriminators take "
@@ -142,6 +156,11 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             supervised_optimizer=supervised_optimizer, **kwargs,
         )
 
+    def unsupervised_weights(self, labels):
+        if self.unsupervised_rows == "all" or labels is None:
+            return None
+        return 1.0 - losses.labelled(labels)
+
     def category_codes(self, n):
         """`n` one-hot draws of a uniform categorical, D_cat's real examples."""
         return distribute.replica_draws(
@@ -157,17 +176,21 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             ("d_optimizer", self.discriminator, z_fake, self.prior_codes(n, None)[0]),
             ("d_cat_optimizer", self.category_discriminator, y_fake, self.category_codes(n)),
         )
+        # Losses per (prior draw, code) pair: a weight drops both.
+        weights = self.unsupervised_weights(labels)
         for role, critic, fake_codes, real_codes in pairs:
             with tf.GradientTape() as tape:
                 real = critic(real_codes, training=True)
                 fake = critic(fake_codes, training=True)
                 d_loss = losses.discriminator_loss(real, fake)
-            self.apply_update(role, tape, d_loss, critic.trainable_variables)
+            self.apply_update(role, tape, d_loss, critic.trainable_variables, weights=weights)
             if critic is self.discriminator:
-                self.track("d_loss", d_loss)
-                self.track("d_accuracy", losses.discriminator_accuracy(real, fake))
+                self.track("d_loss", d_loss, weights=weights)
+                self.track(
+                    "d_accuracy", losses.discriminator_accuracy(real, fake), weights=weights
+                )
             else:
-                self.track("d_cat_loss", d_loss)
+                self.track("d_cat_loss", d_loss, weights=weights)
 
     def generator_loss(self, codes, labels):
         """The encoder's loss for y and z that the discriminators call fake."""
@@ -274,6 +297,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
     def get_config(self):
         config = super().get_config()
         config.pop("schedule")
+        config["unsupervised_rows"] = self.unsupervised_rows
         config["category_discriminator"] = keras.saving.serialize_keras_object(
             self.category_discriminator
         )
