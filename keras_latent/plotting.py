@@ -5,11 +5,13 @@ window opens and no global state changes; `save` writes it with the Agg canvas.
 
 Example:
 
+>>> import os, tempfile
 >>> import numpy as np
 >>> from keras_latent import plotting
 >>> fig = plotting.image_grid(np.random.rand(16, 28, 28, 1), ncols=4)
->>> plotting.save(fig, "grid.png")
-'grid.png'
+>>> path = plotting.save(fig, os.path.join(tempfile.mkdtemp(), "grid.png"))
+>>> os.path.getsize(path) > 0
+True
 """
 
 import os
