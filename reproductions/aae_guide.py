@@ -117,6 +117,11 @@ SETTINGS = {
     # from: "all" (the 100 hidden and the 100 labelled) or "unlabelled" (the paper's
     # phases: the labelled batch feeds the supervised phase alone).
     "unsupervised_rows_semi_supervised": "all",
+    # Regularisers of the encoder, in training alone (not in the paper): dropout
+    # after each hidden layer, and random shifts of the input image of up to this
+    # many pixels (data augmentation).
+    "dropout_semi_supervised": 0.0,
+    "random_shift_semi_supervised": 0.0,
     # Test error measured every this many epochs (the curve against steps).
     "error_every": 1,
     "label_counts": [100, 1000],
@@ -204,7 +209,9 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
     units, dim = tuple(settings["hidden_units"]), settings["latent_dim_semi_supervised"]
     model = kl.SemiSupervisedAdversarialAutoencoder(
         kl.build_encoder(
-            image_shape, dim, units, variational=True, num_classes=num_classes, seed=seed
+            image_shape, dim, units, variational=True, num_classes=num_classes,
+            dropout=settings["dropout_semi_supervised"],
+            random_shift=settings["random_shift_semi_supervised"], seed=seed,
         ),
         kl.build_decoder(image_shape, dim, units, num_classes=num_classes),
         kl.build_code_discriminator(dim, units, name="d_gauss"),
@@ -384,7 +391,8 @@ def main(argv=None):
                               "supervised_learning_rate", "error_every",
                               "adversarial_learning_rate_semi_supervised",
                               "final_learning_rate_semi_supervised",
-                              "unsupervised_rows_semi_supervised"),
+                              "unsupervised_rows_semi_supervised",
+                              "dropout_semi_supervised", "random_shift_semi_supervised"),
                    seed, labels=count),
             measures={"test_error": (lambda m: test_error(m, x_test, y_test),
                                      settings["error_every"])},

@@ -36,6 +36,31 @@ def test_builders_follow_the_article():
         kl.build_encoder(input_shape=(28, 28))
 
 
+def test_encoder_dropout_and_random_shift_act_in_training_alone(images, tmp_path):
+    encoder = kl.build_encoder(
+        images.shape[1:], latent_dim=3, hidden_units=(16, 16), num_classes=4,
+        dropout=0.5, random_shift=3, seed=0,
+    )
+    assert [l.name for l in encoder.layers if "dropout" in l.name or "shift" in l.name] == [
+        "random_shift", "encoder_dropout_0", "encoder_dropout_1"
+    ]
+    shift = encoder.get_layer("random_shift")
+    moved = keras.ops.convert_to_numpy(shift(images, training=True))
+    assert not np.allclose(moved, images)
+    # A translation with zero fill adds no ink; it loses some at the borders only.
+    assert np.all(moved.sum(axis=(1, 2, 3)) <= images.sum(axis=(1, 2, 3)) + 1e-3)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(shift(images, training=False)), images)
+    first, second = (keras.ops.convert_to_numpy(encoder(images, training=True)[0]) for _ in "ab")
+    assert not np.allclose(first, second)
+    np.testing.assert_allclose(*(encoder.predict(images, verbose=0)[0] for _ in "ab"))
+    assert_saved_model_round_trip(
+        encoder, images, tmp_path, lambda m: np.concatenate(m.predict(images, verbose=0), 1)
+    )
+    for wrong in ({"dropout": 1.0}, {"dropout": -0.1}, {"random_shift": 28}, {"random_shift": -1}):
+        with pytest.raises(ValueError, match=f"{next(iter(wrong))}: expected"):
+            kl.build_encoder(**wrong)
+
+
 def test_training_lowers_reconstruction_and_moves_q_toward_p(mnist_subset):
     (x, _), (xt, _) = mnist_subset
     model = make_aae(units=(256, 256), prior="mixture")

@@ -32,9 +32,16 @@ def _check_size(value, name):
         raise ValueError(f"{name}: expected a positive int; got {value!r}.")
 
 
-def _hidden(h, hidden_units, prefix):
+def _offset(seed, offset):
+    """A seed of its own for each random layer (None stays None)."""
+    return None if seed is None else seed + offset
+
+
+def _hidden(h, hidden_units, prefix, dropout=0.0, seed=None):
     for i, units in enumerate(hidden_units):
         h = layers.Dense(units, activation="relu", name=f"{prefix}_dense_{i}")(h)
+        if dropout:
+            h = layers.Dropout(dropout, seed=_offset(seed, 2 + i), name=f"{prefix}_dropout_{i}")(h)
     return h
 
 
@@ -44,10 +51,16 @@ def build_encoder(
     hidden_units=(1000, 1000),
     variational=False,
     num_classes=None,
+    dropout=0.0,
+    random_shift=0.0,
     seed=None,
     name="encoder",
 ):
     """MLP encoder q(z|x): flatten, ReLU layers, a linear code head.
+
+    The two regularisers below act in training alone (`fit`); `predict`,
+    `encode` and a model's classification read the image as it is. Neither is in
+    the AAE paper.
 
     Args:
         input_shape: tuple. `(height, width, channels)`. Defaults to MNIST's.
@@ -59,13 +72,32 @@ def build_encoder(
         num_classes: int or None. Adds a softmax head `y` of this size before
             the code: the encoder then outputs `[y, z]`, as the semi-supervised
             AAE's does (paper sec. 6, article 000's "GAN classifier").
-        seed: int or None. Seed of the sampling layer.
+        dropout: float. Dropout rate after each hidden layer. Defaults to 0.
+        random_shift: float. Largest random translation of the input, in pixels
+            along each axis (drawn afresh for every image in every training
+            pass; empty borders stay 0): data augmentation, a `RandomTranslation`
+            layer. Defaults to 0.
+        seed: int or None. Seed of the sampling, dropout and shift layers.
         name: str. Defaults to `"encoder"`.
     """
     input_shape = _check_image_shape(input_shape, "input_shape")
     _check_size(latent_dim, "latent_dim")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout: expected a rate in [0, 1); got {dropout!r}.")
+    if not 0 <= random_shift < min(input_shape[:2]):
+        raise ValueError(
+            f"random_shift: expected pixels in [0, {min(input_shape[:2])}); got "
+            f"{random_shift!r}."
+        )
     images = keras.Input(input_shape, name="images")
-    h = _hidden(layers.Flatten()(images), hidden_units, "encoder")
+    h = images
+    if random_shift:
+        height, width = input_shape[:2]
+        h = layers.RandomTranslation(
+            random_shift / height, random_shift / width, fill_mode="constant",
+            seed=_offset(seed, 1), name="random_shift",
+        )(h)
+    h = _hidden(layers.Flatten()(h), hidden_units, "encoder", dropout, seed)
     if variational:
         mean = layers.Dense(latent_dim, name="z_mean")(h)
         log_var = layers.Dense(latent_dim, name="z_log_var")(h)
