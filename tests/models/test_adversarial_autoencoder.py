@@ -53,10 +53,16 @@ def test_encoder_dropout_and_random_shift_act_in_training_alone(images, tmp_path
     first, second = (keras.ops.convert_to_numpy(encoder(images, training=True)[0]) for _ in "ab")
     assert not np.allclose(first, second)
     np.testing.assert_allclose(*(encoder.predict(images, verbose=0)[0] for _ in "ab"))
-    assert_saved_model_round_trip(
+    # Each layer on its own reaches the encoder's training pass.
+    for alone in ({"random_shift": 3}, {"dropout": 0.5}):
+        one = kl.build_encoder(images.shape[1:], latent_dim=3, hidden_units=(16,), seed=0, **alone)
+        assert not np.allclose(*(keras.ops.convert_to_numpy(one(images, training=True)) for _ in "ab"))
+    loaded = assert_saved_model_round_trip(
         encoder, images, tmp_path, lambda m: np.concatenate(m.predict(images, verbose=0), 1)
     )
-    for wrong in ({"dropout": 1.0}, {"dropout": -0.1}, {"random_shift": 28}, {"random_shift": -1}):
+    for name in ("random_shift", "encoder_dropout_0", "encoder_dropout_1"):
+        assert loaded.get_layer(name).get_config() == encoder.get_layer(name).get_config()
+    for wrong in ({"dropout": 1.0}, {"dropout": None}, {"random_shift": 28}, {"random_shift": -1}):
         with pytest.raises(ValueError, match=f"{next(iter(wrong))}: expected"):
             kl.build_encoder(**wrong)
 

@@ -60,7 +60,10 @@ def build_encoder(
 
     The two regularisers below act in training alone (`fit`); `predict`,
     `encode` and a model's classification read the image as it is. Neither is in
-    the AAE paper.
+    the AAE paper. Call such an encoder with `training=` given: Keras' shift
+    layer treats a bare `encoder(x)` as training. Their masks and shifts come from
+    one generator per layer, so under a distribution strategy every replica draws
+    the same ones (the code draws of `Sampling` are split across replicas).
 
     Args:
         input_shape: tuple. `(height, width, channels)`. Defaults to MNIST's.
@@ -75,19 +78,20 @@ def build_encoder(
         dropout: float. Dropout rate after each hidden layer. Defaults to 0.
         random_shift: float. Largest random translation of the input, in pixels
             along each axis (drawn afresh for every image in every training
-            pass; empty borders stay 0): data augmentation, a `RandomTranslation`
-            layer. Defaults to 0.
+            pass, in fractions of a pixel with bilinear interpolation; empty
+            borders stay 0): data augmentation, a `RandomTranslation` layer.
+            Defaults to 0.
         seed: int or None. Seed of the sampling, dropout and shift layers.
         name: str. Defaults to `"encoder"`.
     """
     input_shape = _check_image_shape(input_shape, "input_shape")
     _check_size(latent_dim, "latent_dim")
-    if not 0 <= dropout < 1:
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"dropout: expected a rate in [0, 1); got {dropout!r}.")
-    if not 0 <= random_shift < min(input_shape[:2]):
+    if not isinstance(random_shift, (int, float)) or not 0 <= random_shift < min(input_shape[:2]):
         raise ValueError(
-            f"random_shift: expected pixels in [0, {min(input_shape[:2])}); got "
-            f"{random_shift!r}."
+            f"random_shift: expected a shift in pixels in [0, {min(input_shape[:2])}); "
+            f"got {random_shift!r}."
         )
     images = keras.Input(input_shape, name="images")
     h = images
