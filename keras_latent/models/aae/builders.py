@@ -5,6 +5,7 @@ appendix A) and of article 000: encoder and decoder with two hidden layers of 10
 ReLU units, a 2-D code, a discriminator with two hidden layers of 1000 units.
 """
 
+import numbers
 import warnings
 
 import keras
@@ -86,9 +87,9 @@ def build_encoder(
     """
     input_shape = _check_image_shape(input_shape, "input_shape")
     _check_size(latent_dim, "latent_dim")
-    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+    if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
         raise ValueError(f"dropout: expected a rate in [0, 1); got {dropout!r}.")
-    if not isinstance(random_shift, (int, float)) or not 0 <= random_shift < min(input_shape[:2]):
+    if not isinstance(random_shift, numbers.Real) or not 0 <= random_shift < min(input_shape[:2]):
         raise ValueError(
             f"random_shift: expected a shift in pixels in [0, {min(input_shape[:2])}); "
             f"got {random_shift!r}."
