@@ -23,16 +23,22 @@ def aae(latent_dim=2, units=(32,), image_shape=IMAGE, variational=False, cls=Non
     )
 
 
-def supervised_aae(latent_dim=3, units=(32,), num_classes=10, **options):
-    """The label into the decoder (article 000)."""
+def supervised_aae(
+    latent_dim=3, units=(32,), num_classes=10, conditional_discriminator=False, **options
+):
+    """The label into the decoder (article 000); `conditional_discriminator`: and
+    into the discriminator."""
     import keras_latent as kl
 
     options.setdefault("seed", 0)
     return kl.SupervisedAdversarialAutoencoder(
         kl.build_encoder(IMAGE, latent_dim, units),
         kl.build_decoder(IMAGE, latent_dim, units, num_classes=num_classes),
-        kl.build_code_discriminator(latent_dim, units),
+        kl.build_code_discriminator(
+            latent_dim, units, num_classes=num_classes if conditional_discriminator else None
+        ),
         num_classes=num_classes,
+        conditional_discriminator=conditional_discriminator,
         **options,
     )
 
@@ -57,17 +63,23 @@ def label_regularized_aae(
     )
 
 
-def semi_supervised_aae(latent_dim=3, units=(32,), num_classes=10, **options):
-    """y and z heads, D_gauss and D_cat (article 000)."""
+def semi_supervised_aae(
+    latent_dim=3, units=(32,), num_classes=10, conditional_discriminator=False, **options
+):
+    """y and z heads, D_gauss and D_cat (article 000); `conditional_discriminator`:
+    D_gauss reads y too."""
     import keras_latent as kl
 
     options.setdefault("seed", 0)
     return kl.SemiSupervisedAdversarialAutoencoder(
         kl.build_encoder(IMAGE, latent_dim, units, num_classes=num_classes),
         kl.build_decoder(IMAGE, latent_dim, units, num_classes=num_classes),
-        kl.build_code_discriminator(latent_dim, units),
+        kl.build_code_discriminator(
+            latent_dim, units, num_classes=num_classes if conditional_discriminator else None
+        ),
         kl.build_code_discriminator(num_classes, units, name="category_discriminator"),
         num_classes=num_classes,
+        conditional_discriminator=conditional_discriminator,
         **options,
     )
 

@@ -75,6 +75,9 @@ VARIANTS = {
     "aae_variational_encoder": variant("aae", variational=True),
     "aae_gradient_penalty": variant("aae", prior="uniform", gradient_penalty=1.0),
     "supervised_aae": variant("supervised_aae", _labels()),
+    "supervised_aae_conditional": variant(
+        "supervised_aae", _labels(), conditional_discriminator=True
+    ),
     "label_regularized_aae": variant(
         "label_regularized_aae", _labels(), prior="swiss_roll"
     ),
@@ -83,6 +86,9 @@ VARIANTS = {
         "label_regularized_aae", _partly_labelled(), unlabelled_class=True
     ),
     "semi_supervised_aae": variant("semi_supervised_aae", _partly_labelled()),
+    "semi_supervised_aae_conditional": variant(
+        "semi_supervised_aae", _partly_labelled(), conditional_discriminator=True
+    ),
     # Noise on the encoder's input: each replica its slice of one draw.
     "semi_supervised_aae_input_noise": variant(
         "semi_supervised_aae", _partly_labelled(), input_noise=0.3

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras import ops
 from sklearn.linear_model import LogisticRegression
 
 import keras_latent as kl
@@ -47,6 +48,61 @@ def test_the_label_reaches_the_decoder(mnist_subset):
     accuracy = np.mean(reader.predict(images.reshape(len(images), -1)) == asked)
     assert accuracy > 0.5  # chance: 0.1
     assert model.sample(10, labels=np.full(10, 3), seed=0).shape == (10, 28, 28, 1)
+
+
+def test_conditional_discriminator_pairs_the_label_with_codes_and_prior_draws(labels):
+    model = supervised(conditional_discriminator=True)
+    z, same = model.prior_codes(32, tf.constant(labels))
+    # Prior draws ignore the label and keep the batch's, so each pair differs from
+    # the encoder's only in z.
+    np.testing.assert_array_equal(same, labels)
+    codes, one_hot = model.discriminator_inputs(z, tf.constant(labels))
+    np.testing.assert_array_equal(codes, z)
+    np.testing.assert_array_equal(np.argmax(one_hot, axis=1), labels)
+    assert model.discriminator(model.discriminator_inputs(z, tf.constant(labels))).shape == (32, 1)
+
+
+def test_conditional_d_gauss_reads_y_without_moving_it(images):
+    model = semi_conditional()
+    y, z = model.encoder(images)
+    real = model.prior_codes(32, None)[0]
+    # Both pairs carry the encoder's y: they differ only in z.
+    np.testing.assert_array_equal(model.gauss_inputs(real, y)[1], y)
+    with tf.GradientTape(persistent=True) as tape:
+        y, z = model.encoder(images)
+        loss = ops.sum(model.discriminator(model.gauss_inputs(z, y)))
+    assert tape.gradient(loss, y) is None  # no gradient reaches y through D_gauss
+    assert tape.gradient(loss, z) is not None
+    with pytest.raises(ValueError, match=r"discriminator: expected inputs of sizes \[4, 10\]"):
+        kl.SemiSupervisedAdversarialAutoencoder(
+            kl.build_encoder(latent_dim=4, hidden_units=UNITS, num_classes=10),
+            kl.build_decoder(latent_dim=4, hidden_units=UNITS, num_classes=10),
+            kl.build_code_discriminator(latent_dim=4, hidden_units=UNITS),
+            kl.build_code_discriminator(latent_dim=10, hidden_units=UNITS),
+            conditional_discriminator=True,
+        )
+
+
+def style_probe(model, x, y, xt, yt):
+    """How well a linear probe reads the digit from the test set's style codes."""
+    model.compile(
+        ae_optimizer=keras.optimizers.Adam(1e-3),
+        d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+    )
+    model.fit(x, y, batch_size=100, epochs=-(-60000 // len(x)), verbose=0)  # 600 steps
+    return evaluation.latent_probe_accuracy(model.encode(xt), yt, seed=0, kind="linear")
+
+
+def test_conditional_discriminator_takes_the_digit_out_of_the_style_code(mnist_subset):
+    (x, y), (xt, yt) = mnist_subset
+    keras.utils.set_random_seed(0)
+    plain = style_probe(supervised(units=(256,)), x, y, xt, yt)
+    keras.utils.set_random_seed(0)
+    conditional = style_probe(
+        supervised(units=(256,), conditional_discriminator=True), x, y, xt, yt
+    )
+    assert conditional < plain - 0.1, (plain, conditional)  # chance: 0.1
 
 
 def test_label_regularized_draws_come_from_the_class_component(labels):
@@ -209,8 +265,18 @@ def test_semi_supervised_fit_on_partly_labelled_dataset(mnist_subset):
     assert np.mean(probabilities.argmax(axis=1) == yt) > 0.3
 
 
+def conditional(**kwargs):
+    return supervised(conditional_discriminator=True, **kwargs)
+
+
+def semi_conditional(**kwargs):
+    return semi_supervised(conditional_discriminator=True, **kwargs)
+
+
 @pytest.mark.parametrize(
-    "make", [supervised, label_regularized, partly_labelled, semi_supervised]
+    "make",
+    [supervised, conditional, label_regularized, partly_labelled, semi_supervised,
+     semi_conditional],
 )
 def test_saved_variants_round_trip(make, images, labels, tmp_path):
     model = make()
@@ -254,6 +320,13 @@ def test_bad_labels_raise(images, labels):
             kl.build_encoder(hidden_units=UNITS), kl.build_decoder(hidden_units=UNITS),
             kl.build_code_discriminator(hidden_units=UNITS, num_classes=10),
             unlabelled_class=True,
+        )
+    with pytest.raises(ValueError, match=r"discriminator: expected inputs of sizes \[4, 10\]"):
+        kl.SupervisedAdversarialAutoencoder(
+            kl.build_encoder(latent_dim=4, hidden_units=UNITS),
+            kl.build_decoder(latent_dim=4, hidden_units=UNITS, num_classes=10),
+            kl.build_code_discriminator(latent_dim=4, hidden_units=UNITS),
+            conditional_discriminator=True,
         )
     with pytest.raises(ValueError, match="prior: expected a prior with 10 per-class"):
         label_regularized(prior=priors.GaussianMixture(num_components=6))

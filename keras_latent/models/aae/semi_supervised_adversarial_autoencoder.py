@@ -48,6 +48,13 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             set with labels hidden beside a labelled batch, `"unlabelled"` keeps
             the labelled images (the same few, every step) out of those updates.
             Defaults to `"all"`.
+        conditional_discriminator: bool. D_gauss reads `[z, y]`, y the
+            encoder's class probabilities (a fixed input: no gradient reaches y
+            through it), paired with prior draws that ignore y, so the codes of
+            every class alone are pulled toward p(z): z keeps no class that y
+            holds, and the decoder must read the class from y. E.g.
+            `build_code_discriminator(..., num_classes=10)`. Defaults to False
+            (the paper's: z alone).
         **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
             always `"paper"`).
 
@@ -80,8 +87,10 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         prior="gaussian",
         reconstruction="mse",
         unsupervised_rows="all",
+        conditional_discriminator=False,
         **kwargs,
     ):
+        self.conditional_discriminator = bool(conditional_discriminator)
         if unsupervised_rows not in ("all", "unlabelled"):
             raise ValueError(
                 "unsupervised_rows: expected 'all' or 'unlabelled'; got "
@@ -125,6 +134,17 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
 
     def decoder_input_sizes(self):
         return [self.num_classes, self.latent_dim]
+
+    def discriminator_input_sizes(self):
+        if self.conditional_discriminator:
+            return [self.latent_dim, self.num_classes]
+        return super().discriminator_input_sizes()
+
+    def gauss_inputs(self, z, y):
+        """What D_gauss reads for style codes `z` (encoder's or prior's) beside y."""
+        if self.conditional_discriminator:
+            return [z, ops.stop_gradient(ops.cast(y, z.dtype))]
+        return z
 
     def decoder_inputs(self, code, labels):
         return list(code)
@@ -172,8 +192,12 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         """D_gauss on prior draws against z, then D_cat on one-hot draws against y."""
         y_fake, z_fake = codes
         n = ops.shape(z_fake)[0]
+        z_real = self.prior_codes(n, None)[0]
         pairs = (
-            ("d_optimizer", self.discriminator, z_fake, self.prior_codes(n, None)[0]),
+            (
+                "d_optimizer", self.discriminator,
+                self.gauss_inputs(z_fake, y_fake), self.gauss_inputs(z_real, y_fake),
+            ),
             ("d_cat_optimizer", self.category_discriminator, y_fake, self.category_codes(n)),
         )
         # Losses per (prior draw, code) pair: a weight drops both.
@@ -196,7 +220,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         """The encoder's loss for y and z that the discriminators call fake."""
         y, z = codes
         return losses.generator_loss(
-            self.discriminator(z, training=True)
+            self.discriminator(self.gauss_inputs(z, y), training=True)
         ) + losses.generator_loss(self.category_discriminator(y, training=True))
 
     def supervised_loss(self, x, labels, training=True):
@@ -227,8 +251,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         y, z = self.encoder(x, training=False)
         x_hat = self.decoder([y, z], training=False)
         n = ops.shape(z)[0]
-        real = self.discriminator(self.prior_codes(n, None)[0])
-        fake = self.discriminator(z)
+        real = self.discriminator(self.gauss_inputs(self.prior_codes(n, None)[0], y))
+        fake = self.discriminator(self.gauss_inputs(z, y))
         cat_real = self.category_discriminator(self.category_codes(n))
         cat_fake = self.category_discriminator(y)
         self.track("recon_loss", losses.reconstruction_loss(x, x_hat, self.reconstruction))
@@ -298,6 +322,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         config = super().get_config()
         config.pop("schedule")
         config["unsupervised_rows"] = self.unsupervised_rows
+        config["conditional_discriminator"] = self.conditional_discriminator
         config["category_discriminator"] = keras.saving.serialize_keras_object(
             self.category_discriminator
         )

@@ -19,6 +19,14 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
     Training is the `AdversarialAutoencoder` step with the label passed to the
     decoder; `fit(x, y)` needs the labels (integers or one-hot rows).
 
+    The prior matches the codes of all digits together, which leaves each
+    digit's codes free to sit in a region of their own: z can keep the digit.
+    With `conditional_discriminator=True` the discriminator also reads the
+    label, `[z, one-hot label]`, paired with prior draws that ignore it, so the
+    codes of every digit alone are pulled toward p(z) and z toward
+    independence of the digit (a departure from the paper, whose discriminator
+    reads z alone).
+
     Args:
         encoder: `keras.Model`. Images to codes `(latent_dim,)`.
         decoder: `keras.Model`. `[label (num_classes,), z]` to images, e.g.
@@ -28,6 +36,9 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         prior: str or `Prior`. Defaults to `"gaussian"`; article 000 uses
             `priors.Gaussian(dim=15, std=5.0)`.
         reconstruction: str. Defaults to `"mse"`, as article 000.
+        conditional_discriminator: bool. The discriminator reads `[z, one-hot
+            label]`, e.g. `build_code_discriminator(..., num_classes=10)`.
+            Defaults to False (the paper's: z alone).
         **kwargs: the other `AdversarialAutoencoder` arguments.
 
     Example:
@@ -50,8 +61,9 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
 
     def __init__(
         self, encoder, decoder, discriminator, num_classes=10, prior="gaussian",
-        reconstruction="mse", **kwargs,
+        reconstruction="mse", conditional_discriminator=False, **kwargs,
     ):
+        self.conditional_discriminator = bool(conditional_discriminator)
         super().__init__(
             encoder, decoder, discriminator, prior=prior, reconstruction=reconstruction,
             num_classes=num_classes, **kwargs,
@@ -65,11 +77,29 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
 
     decoder_takes_labels = True
 
+    def discriminator_input_sizes(self):
+        if self.conditional_discriminator:
+            return [self.latent_dim, self.num_classes]
+        return super().discriminator_input_sizes()
+
+    def discriminator_inputs(self, z, labels):
+        # Prior draws keep the batch's labels (`prior_codes`): the pairs differ
+        # only where z depends on the label.
+        if self.conditional_discriminator:
+            return [z, self.one_hot(labels)]
+        return z
+
     def sample(self, n, labels=None, seed=None):
         """Decodes `n` prior draws as the digits `labels` (default: 0, 1, 2, ...)."""
         n = check_count(n)
         labels = np.arange(n) % self.num_classes if labels is None else labels
         return self.decode(self.prior.sample(n, seed=seed), labels)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "conditional_discriminator": self.conditional_discriminator,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
