@@ -51,8 +51,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         conditional_discriminator: bool. D_gauss reads `[z, y]`, y the
             encoder's class probabilities (a fixed input: no gradient reaches y
             through it), paired with prior draws that ignore y, so the codes of
-            every class alone are pulled toward p(z): z keeps no class that y
-            holds, and the decoder must read the class from y. E.g.
+            every class alone are pulled toward p(z), which pushes z toward
+            independence of y (the class is left to y). E.g.
             `build_code_discriminator(..., num_classes=10)`. Defaults to False
             (the paper's: z alone).
         **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is

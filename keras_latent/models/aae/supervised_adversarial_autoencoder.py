@@ -31,7 +31,8 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         encoder: `keras.Model`. Images to codes `(latent_dim,)`.
         decoder: `keras.Model`. `[label (num_classes,), z]` to images, e.g.
             `build_decoder(..., num_classes=10)`.
-        discriminator: `keras.Model`. Codes to one logit.
+        discriminator: `keras.Model`. Codes to one logit; `[z, label]` with
+            `conditional_discriminator`.
         num_classes: int. Defaults to 10.
         prior: str or `Prior`. Defaults to `"gaussian"`; article 000 uses
             `priors.Gaussian(dim=15, std=5.0)`.
@@ -83,8 +84,8 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         return super().discriminator_input_sizes()
 
     def discriminator_inputs(self, z, labels):
-        # Prior draws keep the batch's labels (`prior_codes`): the pairs differ
-        # only where z depends on the label.
+        # Prior draws keep the batch's labels (`prior_codes`): the label alone
+        # tells real pairs from fake ones nothing.
         if self.conditional_discriminator:
             return [z, self.one_hot(labels)]
         return z
