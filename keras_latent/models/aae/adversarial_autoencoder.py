@@ -162,8 +162,13 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         """Sizes of the decoder's inputs, in order."""
         return [self.latent_dim]
 
+    # Whether the discriminator reads the one-hot label beside z (labelled variants).
+    discriminator_takes_labels = False
+
     def discriminator_input_sizes(self):
         """Sizes of the discriminator's inputs, in order."""
+        if self.discriminator_takes_labels:
+            return [self.latent_dim, self.num_classes]
         return [self.latent_dim]
 
     def check_networks(self):
@@ -223,6 +228,8 @@ class AdversarialAutoencoder(MultiOptimizerModel):
 
     def discriminator_inputs(self, z, labels):
         """What the discriminator receives for codes `z` with `labels`."""
+        if self.discriminator_takes_labels:
+            return [z, self.one_hot(labels)]
         return z
 
     def prior_codes(self, batch_size, labels):

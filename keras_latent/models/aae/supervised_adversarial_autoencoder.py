@@ -78,17 +78,11 @@ class SupervisedAdversarialAutoencoder(AdversarialAutoencoder):
 
     decoder_takes_labels = True
 
-    def discriminator_input_sizes(self):
-        if self.conditional_discriminator:
-            return [self.latent_dim, self.num_classes]
-        return super().discriminator_input_sizes()
-
-    def discriminator_inputs(self, z, labels):
+    @property
+    def discriminator_takes_labels(self):
         # Prior draws keep the batch's labels (`prior_codes`): the label alone
         # tells real pairs from fake ones nothing.
-        if self.conditional_discriminator:
-            return [z, self.one_hot(labels)]
-        return z
+        return self.conditional_discriminator
 
     def sample(self, n, labels=None, seed=None):
         """Decodes `n` prior draws as the digits `labels` (default: 0, 1, 2, ...)."""
@@ -184,6 +178,8 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
     def accepts_one_hot(self):
         return not self.unlabelled_class
 
+    discriminator_takes_labels = True
+
     def discriminator_input_sizes(self):
         return [self.latent_dim, self.num_classes + self.unlabelled_class]
 
@@ -194,7 +190,7 @@ class LabelRegularizedAdversarialAutoencoder(AdversarialAutoencoder):
 
     def discriminator_inputs(self, z, labels):
         if not self.unlabelled_class:
-            return [z, self.one_hot(labels)]
+            return super().discriminator_inputs(z, labels)
         labels = ops.cast(labels, "int32")
         classes = ops.where(labels < 0, self.num_classes, labels)
         return [z, ops.one_hot(classes, self.num_classes + 1)]
