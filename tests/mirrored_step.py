@@ -93,6 +93,10 @@ VARIANTS = {
     "semi_supervised_aae_input_noise": variant(
         "semi_supervised_aae", _partly_labelled(), input_noise=0.3
     ),
+    # The consistency term's second view draws its own noise: the same split.
+    "semi_supervised_aae_consistency": variant(
+        "semi_supervised_aae", _partly_labelled(), input_noise=0.3, consistency_weight=1.0
+    ),
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.
     "disentangling_ae": variant("disentangling_ae", _labels(), dropout=0.0, clf_z_steps=1),

@@ -266,15 +266,22 @@ class MultiOptimizerModel(keras.Model):
         Args:
             role: str. A key of `optimizer_roles()`, e.g. `"d_optimizer"`.
             tape: the `tf.GradientTape` that recorded `values`.
-            values: per-example losses `(batch,)`, computed under `tape`.
+            values: per-example losses `(batch,)`, computed under `tape`; or a
+                list of them, whose global means add up to the loss (each
+                averaged over its own rows, e.g. a labelled term and an
+                every-row term).
             variables: list of the variables to update.
-            weights: per-example weights or None; see `losses.global_mean`.
+            weights: per-example weights or None; see `losses.global_mean`. A
+                list of them (None entries allowed) when `values` is a list.
         """
         optimizer = getattr(self, role)
-        shares = losses.example_weights(values, weights)
-        gradients = tape.gradient(
-            values, variables, output_gradients=optimizer.scale_loss(shares)
-        )
+        if not isinstance(values, (list, tuple)):
+            values, weights = [values], [weights]
+        shares = [
+            optimizer.scale_loss(losses.example_weights(v, w))
+            for v, w in zip(values, weights)
+        ]
+        gradients = tape.gradient(list(values), variables, output_gradients=shares)
         gradients = [
             ops.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)
         ]

@@ -247,6 +247,51 @@ def test_each_semi_supervised_update_moves_only_its_own_networks(images, labels)
     assert not any(moved(z_before, z_head)) and all(moved(y_before, y_head))
 
 
+def test_consistency_term_lets_unlabelled_images_pull_y_together(images):
+    x, hidden = tf.constant(images), tf.constant(np.full(len(images), -1))
+    plain = semi_supervised(input_noise=0.3)
+    plain.compile()
+    before = snapshot(plain.encoder)
+    plain.extra_updates(x, hidden)  # no label: the paper's supervised phase learns nothing
+    assert not any(moved(before, plain.encoder.trainable_variables))
+    model = semi_supervised(input_noise=0.3, consistency_weight=10.0)
+    model.compile(supervised_optimizer=keras.optimizers.Adam(1e-2))
+    z_head = [v for v in model.encoder.trainable_variables if v.path.startswith("z/")]
+    y_head = [v for v in model.encoder.trainable_variables if v.path.startswith("y/")]
+    z_before, y_before = snapshot_of(z_head), snapshot_of(y_head)
+
+    def distance():  # between y for two views, over several draws of the views
+        return np.mean([
+            ops.convert_to_numpy(model.consistency_loss(
+                x, model.encoder(model.noisy(x), training=True)[0]
+            )).mean() for _ in range(8)
+        ])
+
+    start = distance()
+    for _ in range(30):
+        model.extra_updates(x, hidden)
+    assert distance() < 0.5 * start
+    assert all(moved(y_before, y_head)) and not any(moved(z_before, z_head))
+    restored = kl.SemiSupervisedAdversarialAutoencoder.from_config(model.get_config())
+    assert restored.consistency_weight == 10.0
+    with pytest.raises(ValueError, match="consistency_weight: expected a number >= 0"):
+        semi_supervised(consistency_weight=-1.0)
+    with pytest.raises(ValueError, match="consistency_rampup: expected a whole number"):
+        semi_supervised(consistency_weight=1.0, consistency_rampup=2.5)
+
+
+def test_consistency_weight_ramps_up_over_its_steps():
+    model = semi_supervised(consistency_weight=10.0, consistency_rampup=100)
+    model.compile()
+    weights = []
+    for step in (0, 50, 100, 400):
+        model.supervised_optimizer.iterations.assign(step)
+        weights.append(float(model.current_consistency_weight()))
+    np.testing.assert_allclose(weights, 10.0 * np.exp([-5.0, -1.25, 0.0, 0.0]), rtol=1e-6)
+    restored = kl.SemiSupervisedAdversarialAutoencoder.from_config(model.get_config())
+    assert restored.consistency_rampup == 100
+
+
 def snapshot_of(variables):
     return [v.numpy().copy() for v in variables]
 

@@ -105,6 +105,18 @@ def test_apply_update_is_a_step_down_the_global_mean(small_images):
     model.apply_update("decoder_optimizer", tape, values, variables)
     for want, v in zip(expected, variables):
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
+    # A list of terms: each its own (weighted) mean, added.
+    weights = tf.constant([1.0, 0.0] * 4)
+    with tf.GradientTape() as tape:
+        error = losses.reconstruction_loss(x, model(x), "mse")
+        total = 3.0 * keras.ops.mean(error) + keras.ops.sum(error * weights) / 4.0
+    expected = [v.numpy() - g.numpy() for v, g in zip(variables, tape.gradient(total, variables))]
+    with tf.GradientTape() as tape:
+        error = losses.reconstruction_loss(x, model(x), "mse")
+        terms = [3.0 * error, error]
+    model.apply_update("decoder_optimizer", tape, terms, variables, weights=[None, weights])
+    for want, v in zip(expected, variables):
+        np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
 
 
 def test_compile_errors_name_the_roles():

@@ -24,7 +24,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
     2. regularisation: D_gauss (`d_optimizer`), D_cat (`d_cat_optimizer`), then
        the encoder against both (`g_optimizer`);
     3. supervised: the y head's cross-entropy on the examples whose label is
-       not -1 (`supervised_optimizer`); unlabelled examples never enter it.
+       not -1 (`supervised_optimizer`); unlabelled examples never enter it,
+       unless `consistency_weight` adds its term over every example.
 
     `fit(x, y)` takes labels with -1 for unlabelled examples; see
     `keras_latent.data.hide_labels` and `semi_supervised_dataset`. `predict(x)`
@@ -55,6 +56,18 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             independence of y (the class is left to y). E.g.
             `build_code_discriminator(..., num_classes=10)`. Defaults to False
             (the paper's: z alone).
+        consistency_weight: float >= 0. Adds to the supervised phase, over
+            every example, this weight times the squared distance between y
+            for two views of the image, each with its own input noise (and the
+            encoder's own shifts and dropout, when it has them); the second
+            view is the target, its gradient stopped. A departure from the
+            paper (the Pi-model's consistency term, Laine & Aila 2017), which
+            lets the unlabelled images shape y directly. Defaults to 0 (the
+            paper's: off).
+        consistency_rampup: int >= 0. Steps over which the consistency weight
+            rises from near 0 to `consistency_weight`, along the Pi-model's
+            `exp(-5 (1 - t)^2)`; 0: the full weight from the first step.
+            Defaults to 0.
         **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
             always `"paper"`).
 
@@ -88,9 +101,27 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         reconstruction="mse",
         unsupervised_rows="all",
         conditional_discriminator=False,
+        consistency_weight=0.0,
+        consistency_rampup=0,
         **kwargs,
     ):
         self.conditional_discriminator = bool(conditional_discriminator)
+        if isinstance(consistency_weight, bool) or not (
+            isinstance(consistency_weight, (int, float)) and consistency_weight >= 0
+        ):
+            raise ValueError(
+                "consistency_weight: expected a number >= 0; got "
+                f"{consistency_weight!r}."
+            )
+        self.consistency_weight = float(consistency_weight)
+        if isinstance(consistency_rampup, bool) or not (
+            isinstance(consistency_rampup, (int, np.integer)) and consistency_rampup >= 0
+        ):
+            raise ValueError(
+                "consistency_rampup: expected a whole number of steps >= 0; got "
+                f"{consistency_rampup!r}."
+            )
+        self.consistency_rampup = int(consistency_rampup)
         if unsupervised_rows not in ("all", "unlabelled"):
             raise ValueError(
                 "unsupervised_rows: expected 'all' or 'unlabelled'; got "
@@ -118,6 +149,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         )
         self.category_prior = priors.Categorical(self.num_classes)
         self.add_trackers("d_cat_loss", "supervised_loss")
+        if self.consistency_weight:
+            self.add_trackers("consistency_loss")
 
     # Labels are integers, -1 for an unlabelled example (one-hot rows cannot say so).
     accepts_unlabelled = True
@@ -232,19 +265,46 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         y, _ = self.encoder(self.noisy(x) if training else x, training=training)
         return losses.masked_cross_entropy(labels, y), losses.labelled(labels)
 
+    def consistency_loss(self, x, y):
+        """Per-example squared distance between `y` and y for another view of `x`.
+
+        The other view draws its own input noise (and the encoder's shifts and
+        dropout); it is the target, with its gradient stopped.
+        """
+        target, _ = self.encoder(self.noisy(x), training=True)
+        difference = ops.cast(y, "float32") - ops.stop_gradient(ops.cast(target, "float32"))
+        return ops.sum(ops.square(difference), axis=-1)
+
+    def current_consistency_weight(self):
+        """`consistency_weight`, scaled by the ramp-up at this step."""
+        if not self.consistency_rampup:
+            return self.consistency_weight
+        step = ops.cast(self.supervised_optimizer.iterations, "float32")
+        t = ops.minimum(step / self.consistency_rampup, 1.0)
+        return self.consistency_weight * ops.exp(-5.0 * ops.square(1.0 - t))
+
     def extra_updates(self, x, labels):
-        """The supervised phase: the y head's cross-entropy on labelled examples."""
+        """The supervised phase: the y head's cross-entropy on labelled examples,
+        plus the consistency term on every example when `consistency_weight` > 0."""
         if labels is None:
             raise ValueError(
                 "labels: the semi-supervised AAE needs labels (-1 for unlabelled)."
             )
         with tf.GradientTape() as tape:
-            values, weights = self.supervised_loss(x, labels)
+            y, _ = self.encoder(self.noisy(x), training=True)
+            values, weights = losses.masked_cross_entropy(labels, y), losses.labelled(labels)
+            terms, term_weights = [values], [weights]
+            if self.consistency_weight:
+                consistency = self.consistency_loss(x, y)
+                terms.append(self.current_consistency_weight() * consistency)
+                term_weights.append(None)
         self.apply_update(
-            "supervised_optimizer", tape, values, self.encoder.trainable_variables,
-            weights=weights,
+            "supervised_optimizer", tape, terms, self.encoder.trainable_variables,
+            weights=term_weights,
         )
         self.track("supervised_loss", values, weights=weights)
+        if self.consistency_weight:
+            self.track("consistency_loss", consistency)
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
@@ -323,6 +383,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         config.pop("schedule")
         config["unsupervised_rows"] = self.unsupervised_rows
         config["conditional_discriminator"] = self.conditional_discriminator
+        config["consistency_weight"] = self.consistency_weight
+        config["consistency_rampup"] = self.consistency_rampup
         config["category_discriminator"] = keras.saving.serialize_keras_object(
             self.category_discriminator
         )
