@@ -73,8 +73,19 @@ Departures from the article:
   (`input_noise_semi_supervised`, `random_shift_semi_supervised`). The shifts are
   data augmentation, in neither the paper nor the article, that lowers the error
   with 100 labels (the supervised phase memorises its 100 images within 2 epochs).
-  `--set input_noise_semi_supervised=0 --set random_shift_semi_supervised=0` is
-  article 000's recipe.
+  `--set input_noise_semi_supervised=0 --set random_shift_semi_supervised=0
+  --set consistency_weight_semi_supervised=0` is article 000's recipe.
+- The semi-supervised AAE's supervised phase adds a consistency term, weighted 3
+  (`consistency_weight_semi_supervised`): the squared distance between y for two
+  views of every image, each with its own noise and shifts, the second view held
+  fixed as the target. It is the Pi-model's term (Laine & Aila 2017), in neither
+  the paper nor the article: in the AAE only D_cat's balance and the decoder reach
+  y from the unlabelled images, and y's early confident mistakes (4 and 7 read as
+  9) stay. With 100 labels it lowered the error after 12 epochs from 6.96 +- 0.88 %
+  (three seeds) to 4.75 +- 0.46 %, and with 1000 labels from 2.73 to 2.59 % (weight
+  10 or 30 from the first step: worse, 10-24 % after the first epochs); an epoch
+  costs about a fifth more (the second view). A ramp-up of the weight
+  (`consistency_rampup_semi_supervised`, steps) is one `--set` away.
 - The baseline classifier trains on the labelled subset alone with the same optimizer
   for as many steps as the AAE's supervised phase, on clean images (no noise, no
   shifts): it is article 000's baseline, not an augmented one.
@@ -152,6 +163,12 @@ SETTINGS = {
     # each class's style codes toward the prior (not in the paper).
     "conditional_discriminator_semi_supervised": False,
     "random_shift_semi_supervised": 2.0,
+    # Weight of a consistency term in the supervised phase: y for two noisy,
+    # shifted views of every image pulled together (the Pi-model's, not in the
+    # paper; 0: off),
+    # and the steps over which it ramps up from near 0 (0: full from the start).
+    "consistency_weight_semi_supervised": 3.0,
+    "consistency_rampup_semi_supervised": 0,
     # Test error measured every this many epochs (the curve against steps).
     "error_every": 1,
     "label_counts": [100, 1000],
@@ -258,6 +275,8 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
         reconstruction=settings["reconstruction_semi_supervised"],
         input_noise=settings["input_noise_semi_supervised"],
         unsupervised_rows=settings["unsupervised_rows_semi_supervised"],
+        consistency_weight=settings["consistency_weight_semi_supervised"],
+        consistency_rampup=settings["consistency_rampup_semi_supervised"],
         seed=seed,
     )
 
@@ -439,7 +458,9 @@ def main(argv=None):
                               "final_learning_rate_semi_supervised",
                               "unsupervised_rows_semi_supervised",
                               "dropout_semi_supervised", "random_shift_semi_supervised",
-                              "conditional_discriminator_semi_supervised"),
+                              "conditional_discriminator_semi_supervised",
+                              "consistency_weight_semi_supervised",
+                              "consistency_rampup_semi_supervised"),
                    seed, labels=count),
             measures={"test_error": (lambda m: test_error(m, x_test, y_test),
                                      settings["error_every"])},
