@@ -155,6 +155,19 @@ def masked_cross_entropy(labels, probabilities):
     return cross_entropy(targets, probabilities) * labelled(labels)
 
 
+def consistency_loss(probabilities, target):
+    """Per-example squared distance between two softmax outputs, summed over classes.
+
+    The Pi-model's consistency term (Laine & Aila 2017, sec. 2.1, summed here
+    rather than averaged over the classes); `target`, y for another view of the
+    same image, is held fixed (its gradient stopped).
+    """
+    difference = ops.cast(probabilities, "float32") - ops.stop_gradient(
+        ops.cast(target, "float32")
+    )
+    return ops.sum(ops.square(difference), axis=-1)
+
+
 def labelled(labels):
     """1.0 for examples with a label (>= 0), 0.0 for unlabelled ones (-1)."""
     return ops.cast(ops.reshape(labels, (-1,)) >= 0, "float32")

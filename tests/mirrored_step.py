@@ -95,7 +95,7 @@ VARIANTS = {
     ),
     # The consistency term's second view draws its own noise: the same split.
     "semi_supervised_aae_consistency": variant(
-        "semi_supervised_aae", _partly_labelled(), input_noise=0.3, consistency_weight=1.0
+        "semi_supervised_aae", _partly_labelled(), input_noise=0.3, consistency_weight=10.0
     ),
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.

@@ -3,6 +3,7 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_latent import losses
 
@@ -100,3 +101,14 @@ def test_accuracy_compares_the_most_probable_class_with_the_target_row():
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(losses.accuracy(targets, probabilities)), [1.0, 0.0, 1.0]
     )
+
+
+def test_consistency_loss_known_values_and_fixed_target():
+    y = tf.Variable(np.array([[0.5, 0.5], [1.0, 0.0]], "float32"))
+    target = tf.Variable(np.array([[1.0, 0.0], [1.0, 0.0]], "float32"))
+    with tf.GradientTape() as tape:
+        values = losses.consistency_loss(y, target)
+    np.testing.assert_allclose(values, [0.5, 0.0])
+    gradient_y, gradient_target = tape.gradient(values, [y, target])  # of their sum
+    np.testing.assert_allclose(gradient_y, [[-1.0, 1.0], [0.0, 0.0]])
+    assert gradient_target is None

@@ -277,6 +277,13 @@ class MultiOptimizerModel(keras.Model):
         optimizer = getattr(self, role)
         if not isinstance(values, (list, tuple)):
             values, weights = [values], [weights]
+        elif weights is None:
+            weights = [None] * len(values)
+        elif not isinstance(weights, (list, tuple)) or len(weights) != len(values):
+            raise ValueError(
+                f"weights: expected a list of {len(values)} (one per term of values) "
+                f"or None; got {weights!r}."
+            )
         shares = [
             optimizer.scale_loss(losses.example_weights(v, w))
             for v, w in zip(values, weights)

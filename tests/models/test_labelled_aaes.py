@@ -262,8 +262,8 @@ def test_consistency_term_lets_unlabelled_images_pull_y_together(images):
 
     def distance():  # between y for two views, over several draws of the views
         return np.mean([
-            ops.convert_to_numpy(model.consistency_loss(
-                x, model.encoder(model.noisy(x), training=True)[0]
+            ops.convert_to_numpy(kl.losses.consistency_loss(
+                model.encoder(model.noisy(x), training=True)[0], model.consistency_target(x)
             )).mean() for _ in range(8)
         ])
 
@@ -318,10 +318,14 @@ def semi_conditional(**kwargs):
     return semi_supervised(conditional_discriminator=True, **kwargs)
 
 
+def semi_consistent(**kwargs):
+    return semi_supervised(input_noise=0.3, consistency_weight=3.0, consistency_rampup=10, **kwargs)
+
+
 @pytest.mark.parametrize(
     "make",
     [supervised, conditional, label_regularized, partly_labelled, semi_supervised,
-     semi_conditional],
+     semi_conditional, semi_consistent],
 )
 def test_saved_variants_round_trip(make, images, labels, tmp_path):
     model = make()
@@ -335,6 +339,10 @@ def test_saved_variants_round_trip(make, images, labels, tmp_path):
     )
     assert loaded.compiled and loaded.num_classes == 10
     assert loaded.ae_optimizer.iterations.numpy() == 2
+    if getattr(model, "consistency_rampup", 0):  # the ramp goes on where it was
+        assert float(loaded.current_consistency_weight()) == pytest.approx(
+            float(model.current_consistency_weight())
+        )
     loaded.fit(images, labels, batch_size=16, epochs=1, verbose=0)
 
 

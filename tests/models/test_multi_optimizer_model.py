@@ -117,6 +117,8 @@ def test_apply_update_is_a_step_down_the_global_mean(small_images):
     model.apply_update("decoder_optimizer", tape, terms, variables, weights=[None, weights])
     for want, v in zip(expected, variables):
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="weights: expected a list of 2"):
+        model.apply_update("decoder_optimizer", tape, terms, variables, weights=weights)
 
 
 def test_compile_errors_name_the_roles():

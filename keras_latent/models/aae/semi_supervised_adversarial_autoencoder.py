@@ -1,5 +1,8 @@
 """The semi-supervised AAE: a softmax head y regularised toward one-hot codes."""
 
+import math
+import numbers
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -66,8 +69,9 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             paper's: off).
         consistency_rampup: int >= 0. Steps over which the consistency weight
             rises from near 0 to `consistency_weight`, along the Pi-model's
-            `exp(-5 (1 - t)^2)`; 0: the full weight from the first step.
-            Defaults to 0.
+            `exp(-5 (1 - t)^2)`; 0: the full weight from the first step. It
+            counts `supervised_optimizer.iterations` (kept by a saved model,
+            restarted by a fresh `compile`). Defaults to 0.
         **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
             always `"paper"`).
 
@@ -106,8 +110,10 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         **kwargs,
     ):
         self.conditional_discriminator = bool(conditional_discriminator)
-        if isinstance(consistency_weight, bool) or not (
-            isinstance(consistency_weight, (int, float)) and consistency_weight >= 0
+        if (
+            isinstance(consistency_weight, bool)
+            or not isinstance(consistency_weight, numbers.Real)
+            or not (math.isfinite(consistency_weight) and consistency_weight >= 0)
         ):
             raise ValueError(
                 "consistency_weight: expected a number >= 0; got "
@@ -115,7 +121,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             )
         self.consistency_weight = float(consistency_weight)
         if isinstance(consistency_rampup, bool) or not (
-            isinstance(consistency_rampup, (int, np.integer)) and consistency_rampup >= 0
+            isinstance(consistency_rampup, numbers.Integral) and consistency_rampup >= 0
         ):
             raise ValueError(
                 "consistency_rampup: expected a whole number of steps >= 0; got "
@@ -262,18 +268,19 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         Returns `(values, weights)`: the mean over the labelled examples of the
         global batch is `losses.global_mean(values, weights)`.
         """
+        return self.classified(x, labels, training)[1:]
+
+    def classified(self, x, labels, training=True):
+        """`(y, cross-entropy, labelled)`: the y head's output for `x` (noisy when
+        training) and `supervised_loss`'s two values."""
         y, _ = self.encoder(self.noisy(x) if training else x, training=training)
-        return losses.masked_cross_entropy(labels, y), losses.labelled(labels)
+        return y, losses.masked_cross_entropy(labels, y), losses.labelled(labels)
 
-    def consistency_loss(self, x, y):
-        """Per-example squared distance between `y` and y for another view of `x`.
-
-        The other view draws its own input noise (and the encoder's shifts and
-        dropout); it is the target, with its gradient stopped.
-        """
+    def consistency_target(self, x):
+        """y for a fresh view of `x` (its own noise, shifts and dropout): the
+        consistency term's target, with no gradient."""
         target, _ = self.encoder(self.noisy(x), training=True)
-        difference = ops.cast(y, "float32") - ops.stop_gradient(ops.cast(target, "float32"))
-        return ops.sum(ops.square(difference), axis=-1)
+        return ops.stop_gradient(target)
 
     def current_consistency_weight(self):
         """`consistency_weight`, scaled by the ramp-up at this step."""
@@ -290,12 +297,13 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             raise ValueError(
                 "labels: the semi-supervised AAE needs labels (-1 for unlabelled)."
             )
+        if self.consistency_weight:  # the target's pass stays off the tape
+            target = self.consistency_target(x)
         with tf.GradientTape() as tape:
-            y, _ = self.encoder(self.noisy(x), training=True)
-            values, weights = losses.masked_cross_entropy(labels, y), losses.labelled(labels)
+            y, values, weights = self.classified(x, labels)
             terms, term_weights = [values], [weights]
             if self.consistency_weight:
-                consistency = self.consistency_loss(x, y)
+                consistency = losses.consistency_loss(y, target)
                 terms.append(self.current_consistency_weight() * consistency)
                 term_weights.append(None)
         self.apply_update(
@@ -324,6 +332,12 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         )
         if labels is not None:
             self.track("supervised_loss", *self.supervised_loss(x, labels, training=False))
+        if self.consistency_weight:  # between two training views, as in fit
+            view, _ = self.encoder(self.noisy(x), training=True)
+            self.track(
+                "consistency_loss",
+                losses.consistency_loss(view, self.consistency_target(x)),
+            )
         return self.results()
 
     def call(self, inputs, training=False):
