@@ -275,10 +275,10 @@ def curves(series, levels=None, xlabel=None, ylabel=None, title=None, log_y=Fals
         ax.axhline(value, ls="--", lw=1, color=colour, label=label)
     if log_y:
         ax.set_yscale("log")
-        # Plain numbers (4, 6) on the ticks rather than 4 x 10^0.
-        plain = ticker.FuncFormatter(lambda value, _: f"{value:g}")
-        ax.yaxis.set_major_formatter(plain)
-        ax.yaxis.set_minor_formatter(plain)
+        # Errors in percent read better as 4, 6 than as 4 x 10^0; LogFormatter
+        # still thins the minor labels when the axis spans several decades.
+        ax.yaxis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=False))
+        ax.yaxis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False))
     if xlabel:
         ax.set_xlabel(xlabel)
     if ylabel:
