@@ -158,9 +158,10 @@ def masked_cross_entropy(labels, probabilities):
 def consistency_loss(probabilities, target):
     """Per-example squared distance between two softmax outputs, summed over classes.
 
-    The Pi-model's consistency term (Laine & Aila 2017, sec. 2.1, summed here
-    rather than averaged over the classes); `target`, y for another view of the
-    same image, is held fixed (its gradient stopped).
+    The Pi-model's consistency term (Laine & Aila 2017, sec. 2.1), summed here
+    rather than averaged over the classes, and with `target` (y for another view
+    of the same image) held fixed, its gradient stopped, where the Pi-model lets
+    the gradient through both views.
     """
     difference = ops.cast(probabilities, "float32") - ops.stop_gradient(
         ops.cast(target, "float32")
