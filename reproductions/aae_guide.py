@@ -82,9 +82,11 @@ Departures from the article:
   the paper nor the article: in the AAE only D_cat's balance and the decoder reach
   y from the unlabelled images, and y's early confident mistakes (4 and 7 read as
   9) stay. With 100 labels it lowered the error after 12 epochs from 6.96 +- 0.88 %
-  (three seeds) to 4.75 +- 0.46 %, and with 1000 labels from 2.73 to 2.59 % (weight
-  10 or 30 from the first step: worse, 10-24 % after the first epochs); an epoch
-  costs about a fifth more (the second view). A ramp-up of the weight
+  (three seeds) to 4.75 +- 0.46 % (three seeds; the weight was chosen on the first);
+  with 1000 labels one run gave 2.59 % against 2.73 % without, inside the epochs'
+  swing of +-0.3 point. Weights 10 and 30 from the first step were worse in probes
+  of 2-3 epochs on one seed (10-24 %); an epoch costs about a fifth more (the second
+  view). A ramp-up of the weight
   (`consistency_rampup_semi_supervised`, steps) is one `--set` away.
 - The baseline classifier trains on the labelled subset alone with the same optimizer
   for as many steps as the AAE's supervised phase, on clean images (no noise, no
@@ -163,10 +165,10 @@ SETTINGS = {
     # each class's style codes toward the prior (not in the paper).
     "conditional_discriminator_semi_supervised": False,
     "random_shift_semi_supervised": 2.0,
-    # Weight of a consistency term in the supervised phase: y for two noisy,
+    # Weight of a consistency term in the supervised phase, y for two noisy,
     # shifted views of every image pulled together (the Pi-model's, not in the
-    # paper; 0: off),
-    # and the steps over which it ramps up from near 0 (0: full from the start).
+    # paper; 0: off), and the steps over which it ramps up from near 0 (0: full
+    # from the start).
     "consistency_weight_semi_supervised": 3.0,
     "consistency_rampup_semi_supervised": 0,
     # Test error measured every this many epochs (the curve against steps).
