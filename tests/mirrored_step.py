@@ -86,16 +86,12 @@ VARIANTS = {
         "label_regularized_aae", _partly_labelled(), unlabelled_class=True
     ),
     "semi_supervised_aae": variant("semi_supervised_aae", _partly_labelled()),
-    "semi_supervised_aae_conditional": variant(
-        "semi_supervised_aae", _partly_labelled(), conditional_discriminator=True
-    ),
-    # Noise on the encoder's input: each replica its slice of one draw.
-    "semi_supervised_aae_input_noise": variant(
-        "semi_supervised_aae", _partly_labelled(), input_noise=0.3
-    ),
-    # The consistency term's second view draws its own noise: the same split.
-    "semi_supervised_aae_consistency": variant(
-        "semi_supervised_aae", _partly_labelled(), input_noise=0.3, consistency_weight=10.0
+    # Every option at once: D_gauss reading y; noise on the encoder's input (each
+    # replica its slice of one draw); the consistency term, whose second view
+    # draws its own noise, from a teacher updated on every replica alike.
+    "semi_supervised_aae_options": variant(
+        "semi_supervised_aae", _partly_labelled(), conditional_discriminator=True,
+        input_noise=0.3, consistency_weight=10.0, teacher_decay=0.5,
     ),
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.
@@ -128,11 +124,12 @@ def one_step(make, images, strategy, backup_dir=None, evaluate=False):
         }
         # XLA draws other random numbers than the plain graph: the same on both sides.
         model.compile(jit_compile=False, **optimizers)
-    before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    weights = model.trainable_weights + getattr(model, "teacher_variables", [])
+    before = [keras.ops.convert_to_numpy(w) for w in weights]
     given = [callbacks.BackupAndRestore(backup_dir, delete_on_end=False)] if backup_dir else []
     # `fit` outside the scope, with the progress output, as a user calls it.
     model.fit(images, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=2, callbacks=given)
-    after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    after = [keras.ops.convert_to_numpy(w) for w in weights]
     if evaluate:
         model.evaluate(images, y, batch_size=BATCH, verbose=0)
     return before, after

@@ -292,6 +292,36 @@ def test_consistency_weight_ramps_up_over_its_steps():
     assert restored.consistency_rampup == 100
 
 
+def test_teacher_is_a_running_average_of_the_encoder_and_gives_the_target(images):
+    x, hidden = tf.constant(images), tf.constant(np.full(len(images), -1))
+    model = semi_supervised(input_noise=0.3, consistency_weight=3.0, teacher_decay=0.9)
+    model.compile(supervised_optimizer=keras.optimizers.Adam(1e-2))
+    start = snapshot_of(model.encoder.trainable_variables)
+    for teacher, weight in zip(snapshot_of(model.teacher_variables), start):
+        np.testing.assert_array_equal(teacher, weight)  # it starts as the encoder
+    model.extra_updates(x, hidden)
+    assert any(moved(start, model.encoder.trainable_variables))
+    before = snapshot_of(model.teacher_variables)
+    model.extra_updates(x, hidden)
+    after = snapshot_of(model.encoder.trainable_variables)
+    for teacher, old, new in zip(model.teacher_variables, before, after):
+        np.testing.assert_allclose(teacher.numpy(), 0.9 * old + 0.1 * new, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(model.teacher_variables[0].numpy(), after[0])  # it lags
+    # The target comes from the teacher's weights: zero them and y is uniform,
+    # while the encoder's own weights stay as they were.
+    for teacher in model.teacher_variables:
+        teacher.assign(np.zeros(teacher.shape, "float32"))
+    np.testing.assert_allclose(ops.convert_to_numpy(model.consistency_target(x)), 0.1, rtol=1e-6)
+    for weight, kept in zip(model.encoder.trainable_variables, after):
+        np.testing.assert_array_equal(weight.numpy(), kept)
+    restored = kl.SemiSupervisedAdversarialAutoencoder.from_config(model.get_config())
+    assert restored.teacher_decay == 0.9
+    with pytest.raises(ValueError, match=r"teacher_decay: expected a number in \[0, 1\)"):
+        semi_supervised(consistency_weight=1.0, teacher_decay=1.0)
+    with pytest.raises(ValueError, match="teacher_decay: the teacher gives the consistency"):
+        semi_supervised(teacher_decay=0.99)
+
+
 def snapshot_of(variables):
     return [v.numpy().copy() for v in variables]
 
@@ -322,10 +352,14 @@ def semi_consistent(**kwargs):
     return semi_supervised(input_noise=0.3, consistency_weight=3.0, consistency_rampup=10, **kwargs)
 
 
+def semi_teacher(**kwargs):
+    return semi_consistent(teacher_decay=0.9, **kwargs)
+
+
 @pytest.mark.parametrize(
     "make",
     [supervised, conditional, label_regularized, partly_labelled, semi_supervised,
-     semi_conditional, semi_consistent],
+     semi_conditional, semi_consistent, semi_teacher],
 )
 def test_saved_variants_round_trip(make, images, labels, tmp_path):
     model = make()
@@ -343,6 +377,10 @@ def test_saved_variants_round_trip(make, images, labels, tmp_path):
         assert float(loaded.current_consistency_weight()) == pytest.approx(
             float(model.current_consistency_weight())
         )
+    if getattr(model, "teacher_decay", 0):  # so does the teacher
+        assert len(loaded.teacher_variables) == len(model.encoder.trainable_variables)
+        for kept, teacher in zip(loaded.teacher_variables, model.teacher_variables):
+            np.testing.assert_array_equal(kept.numpy(), teacher.numpy())
     loaded.fit(images, labels, batch_size=16, epochs=1, verbose=0)
 
 

@@ -72,6 +72,13 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             `exp(-5 (1 - t)^2)`; 0: the full weight from the first step. It
             counts `supervised_optimizer.iterations` (kept by a saved model,
             restarted by a fresh `compile`). Defaults to 0.
+        teacher_decay: float in [0, 1). When above 0, the consistency term's
+            target comes from a teacher: the encoder run with a running average
+            of its own weights, each step `teacher = decay * teacher + (1 -
+            decay) * encoder` (the mean teacher, Tarvainen & Valpola 2017; a
+            further departure). Its view draws its own noise, shifts and dropout.
+            0: the target is the encoder's own y for the second view (the
+            Pi-model's). Defaults to 0.
         **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
             always `"paper"`).
 
@@ -107,6 +114,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         conditional_discriminator=False,
         consistency_weight=0.0,
         consistency_rampup=0,
+        teacher_decay=0.0,
         **kwargs,
     ):
         self.conditional_discriminator = bool(conditional_discriminator)
@@ -128,6 +136,20 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
                 f"{consistency_rampup!r}."
             )
         self.consistency_rampup = int(consistency_rampup)
+        if (
+            isinstance(teacher_decay, bool)
+            or not isinstance(teacher_decay, numbers.Real)
+            or not 0 <= teacher_decay < 1
+        ):
+            raise ValueError(
+                f"teacher_decay: expected a number in [0, 1); got {teacher_decay!r}."
+            )
+        if teacher_decay and not consistency_weight:
+            raise ValueError(
+                "teacher_decay: the teacher gives the consistency term's target; set "
+                "consistency_weight > 0 too, or leave teacher_decay at 0."
+            )
+        self.teacher_decay = float(teacher_decay)
         if unsupervised_rows not in ("all", "unlabelled"):
             raise ValueError(
                 "unsupervised_rows: expected 'all' or 'unlabelled'; got "
@@ -157,6 +179,17 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         self.add_trackers("d_cat_loss", "supervised_loss")
         if self.consistency_weight:
             self.add_trackers("consistency_loss")
+        self.teacher_variables = []
+        if self.teacher_decay:
+            # The same on every replica (so is the encoder): one replica's update stands.
+            for i, variable in enumerate(self.encoder.trainable_variables):
+                teacher = self.add_weight(
+                    shape=variable.shape, initializer="zeros", dtype=variable.dtype,
+                    trainable=False, aggregation="only_first_replica",
+                    name=f"teacher_{i}",
+                )
+                teacher.assign(variable)
+                self.teacher_variables.append(teacher)
 
     # Labels are integers, -1 for an unlabelled example (one-hot rows cannot say so).
     accepts_unlabelled = True
@@ -278,9 +311,27 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
 
     def consistency_target(self, x):
         """y for a fresh view of `x` (its own noise, shifts and dropout): the
-        consistency term's target, with no gradient."""
-        target, _ = self.encoder(self.noisy(x), training=True)
+        consistency term's target, with no gradient. From the teacher's weights
+        when `teacher_decay` > 0, else from the encoder's."""
+        view = self.noisy(x)
+        if not self.teacher_decay:
+            target, _ = self.encoder(view, training=True)
+            return ops.stop_gradient(target)
+        # The encoder's layers with the teacher's weights; the random layers'
+        # states move on as after any call.
+        state = self.encoder.non_trainable_variables
+        (target, _), moved = self.encoder.stateless_call(
+            self.teacher_variables, [v.value for v in state], view, training=True
+        )
+        for variable, value in zip(state, moved):
+            variable.assign(value)
         return ops.stop_gradient(target)
+
+    def update_teacher(self):
+        """Moves the teacher's weights toward the encoder's by `1 - teacher_decay`."""
+        decay = self.teacher_decay
+        for teacher, variable in zip(self.teacher_variables, self.encoder.trainable_variables):
+            teacher.assign(decay * teacher + (1.0 - decay) * variable)
 
     def current_consistency_weight(self):
         """`consistency_weight`, scaled by the ramp-up at this step."""
@@ -313,6 +364,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         self.track("supervised_loss", values, weights=weights)
         if self.consistency_weight:
             self.track("consistency_loss", consistency)
+        if self.teacher_decay:  # after the step's last update of the encoder
+            self.update_teacher()
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
@@ -399,6 +452,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         config["conditional_discriminator"] = self.conditional_discriminator
         config["consistency_weight"] = self.consistency_weight
         config["consistency_rampup"] = self.consistency_rampup
+        config["teacher_decay"] = self.teacher_decay
         config["category_discriminator"] = keras.saving.serialize_keras_object(
             self.category_discriminator
         )
