@@ -165,12 +165,19 @@ SETTINGS = {
     # each class's style codes toward the prior (not in the paper).
     "conditional_discriminator_semi_supervised": False,
     "random_shift_semi_supervised": 2.0,
+    # Random rotations of the input image up to this many degrees either way (data
+    # augmentation, not in the paper).
+    "random_rotation_semi_supervised": 0.0,
     # Weight of a consistency term in the supervised phase, y for two noisy,
     # shifted views of every image pulled together (the Pi-model's, not in the
     # paper; 0: off), and the steps over which it ramps up from near 0 (0: full
     # from the start).
     "consistency_weight_semi_supervised": 3.0,
     "consistency_rampup_semi_supervised": 0,
+    # The consistency target from a teacher, the encoder with a running average of
+    # its weights moved by 1 - this each step (the mean teacher; 0: the encoder's
+    # own y for the second view).
+    "teacher_decay_semi_supervised": 0.0,
     # Test error measured every this many epochs (the curve against steps).
     "error_every": 1,
     "label_counts": [100, 1000],
@@ -264,7 +271,8 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
         kl.build_encoder(
             image_shape, dim, units, variational=True, num_classes=num_classes,
             dropout=settings["dropout_semi_supervised"],
-            random_shift=settings["random_shift_semi_supervised"], seed=seed,
+            random_shift=settings["random_shift_semi_supervised"],
+            random_rotation=settings["random_rotation_semi_supervised"], seed=seed,
         ),
         kl.build_decoder(image_shape, dim, units, num_classes=num_classes),
         kl.build_code_discriminator(
@@ -279,6 +287,7 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
         unsupervised_rows=settings["unsupervised_rows_semi_supervised"],
         consistency_weight=settings["consistency_weight_semi_supervised"],
         consistency_rampup=settings["consistency_rampup_semi_supervised"],
+        teacher_decay=settings["teacher_decay_semi_supervised"],
         seed=seed,
     )
 
@@ -460,9 +469,11 @@ def main(argv=None):
                               "final_learning_rate_semi_supervised",
                               "unsupervised_rows_semi_supervised",
                               "dropout_semi_supervised", "random_shift_semi_supervised",
+                              "random_rotation_semi_supervised",
                               "conditional_discriminator_semi_supervised",
                               "consistency_weight_semi_supervised",
-                              "consistency_rampup_semi_supervised"),
+                              "consistency_rampup_semi_supervised",
+                              "teacher_decay_semi_supervised"),
                    seed, labels=count),
             measures={"test_error": (lambda m: test_error(m, x_test, y_test),
                                      settings["error_every"])},

@@ -36,33 +36,38 @@ def test_builders_follow_the_article():
         kl.build_encoder(input_shape=(28, 28))
 
 
-def test_encoder_dropout_and_random_shift_act_in_training_alone(images, tmp_path):
+def test_encoder_dropout_shifts_and_rotations_act_in_training_alone(images, tmp_path):
     encoder = kl.build_encoder(
         images.shape[1:], latent_dim=3, hidden_units=(16, 16), num_classes=4,
-        dropout=0.5, random_shift=3, seed=0,
+        dropout=0.5, random_shift=3, random_rotation=20, seed=0,
     )
-    assert [l.name for l in encoder.layers if "dropout" in l.name or "shift" in l.name] == [
-        "random_shift", "encoder_dropout_0", "encoder_dropout_1"
-    ]
+    random = ("random_rotation", "random_shift", "encoder_dropout_0", "encoder_dropout_1")
+    assert [l.name for l in encoder.layers if l.name in random] == list(random)
     shift = encoder.get_layer("random_shift")
     moved = keras.ops.convert_to_numpy(shift(images, training=True))
     assert not np.allclose(moved, images)
     # A translation with zero fill adds no ink; it loses some at the borders only.
     assert np.all(moved.sum(axis=(1, 2, 3)) <= images.sum(axis=(1, 2, 3)) + 1e-3)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(shift(images, training=False)), images)
+    turn = encoder.get_layer("random_rotation")
+    assert not np.allclose(keras.ops.convert_to_numpy(turn(images, training=True)), images)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(turn(images, training=False)), images)
     first, second = (keras.ops.convert_to_numpy(encoder(images, training=True)[0]) for _ in "ab")
     assert not np.allclose(first, second)
     np.testing.assert_allclose(*(encoder.predict(images, verbose=0)[0] for _ in "ab"))
     # Each layer on its own reaches the encoder's training pass.
-    for alone in ({"random_shift": 3}, {"dropout": 0.5}):
+    for alone in ({"random_shift": 3}, {"random_rotation": 20}, {"dropout": 0.5}):
         one = kl.build_encoder(images.shape[1:], latent_dim=3, hidden_units=(16,), seed=0, **alone)
         assert not np.allclose(*(keras.ops.convert_to_numpy(one(images, training=True)) for _ in "ab"))
     loaded = assert_saved_model_round_trip(
         encoder, images, tmp_path, lambda m: np.concatenate(m.predict(images, verbose=0), 1)
     )
-    for name in ("random_shift", "encoder_dropout_0", "encoder_dropout_1"):
+    for name in random:
         assert loaded.get_layer(name).get_config() == encoder.get_layer(name).get_config()
-    for wrong in ({"dropout": 1.0}, {"dropout": None}, {"random_shift": 28}, {"random_shift": -1}):
+    for wrong in (
+        {"dropout": 1.0}, {"dropout": None}, {"random_shift": 28}, {"random_shift": -1},
+        {"random_rotation": 200}, {"random_rotation": "15"},
+    ):
         with pytest.raises(ValueError, match=f"{next(iter(wrong))}: expected"):
             kl.build_encoder(**wrong)
 

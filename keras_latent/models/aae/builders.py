@@ -54,13 +54,14 @@ def build_encoder(
     num_classes=None,
     dropout=0.0,
     random_shift=0.0,
+    random_rotation=0.0,
     seed=None,
     name="encoder",
 ):
     """MLP encoder q(z|x): flatten, ReLU layers, a linear code head.
 
-    The two regularisers below act in training alone (`fit`); `predict`,
-    `encode` and a model's classification read the image as it is. Neither is in
+    The regularisers below act in training alone (`fit`); `predict`,
+    `encode` and a model's classification read the image as it is. None is in
     the AAE paper. Call such an encoder with `training=` given: Keras' shift
     layer treats a bare `encoder(x)` as training. Their masks and shifts come from
     one generator per layer, so under a distribution strategy every replica draws
@@ -82,7 +83,12 @@ def build_encoder(
             pass, in fractions of a pixel with bilinear interpolation; empty
             borders stay 0): data augmentation, a `RandomTranslation` layer.
             Defaults to 0.
-        seed: int or None. Seed of the sampling, dropout and shift layers.
+        random_rotation: float. Largest random rotation of the input about
+            its centre, in degrees either way (drawn like the shifts, before
+            them; empty corners stay 0): data augmentation, a `RandomRotation`
+            layer. Defaults to 0.
+        seed: int or None. Seed of the sampling, dropout, shift and rotation
+            layers.
         name: str. Defaults to `"encoder"`.
     """
     input_shape = _check_image_shape(input_shape, "input_shape")
@@ -94,8 +100,17 @@ def build_encoder(
             f"random_shift: expected a shift in pixels in [0, {min(input_shape[:2])}); "
             f"got {random_shift!r}."
         )
+    if not isinstance(random_rotation, numbers.Real) or not 0 <= random_rotation <= 180:
+        raise ValueError(
+            f"random_rotation: expected an angle in degrees in [0, 180]; got {random_rotation!r}."
+        )
     images = keras.Input(input_shape, name="images")
     h = images
+    if random_rotation:
+        h = layers.RandomRotation(
+            random_rotation / 360, fill_mode="constant", seed=_offset(seed, 101),
+            name="random_rotation",
+        )(h)
     if random_shift:
         height, width = input_shape[:2]
         h = layers.RandomTranslation(
