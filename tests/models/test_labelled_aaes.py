@@ -309,9 +309,14 @@ def test_teacher_is_a_running_average_of_the_encoder_and_gives_the_target(images
     assert not np.allclose(model.teacher_variables[0].numpy(), after[0])  # it lags
     # The target comes from the teacher's weights: zero them and y is uniform,
     # while the encoder's own weights stay as they were.
+    # predict classifies with the teacher too; encode gives the encoder's codes.
+    encoded = model.encode(images)[0]
     for teacher in model.teacher_variables:
         teacher.assign(np.zeros(teacher.shape, "float32"))
     np.testing.assert_allclose(ops.convert_to_numpy(model.consistency_target(x)), 0.1, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(images, verbose=0), 0.1, rtol=1e-6)
+    np.testing.assert_allclose(model.encode(images)[0], encoded)
+    assert not np.allclose(encoded, 0.1)
     for weight, kept in zip(model.encoder.trainable_variables, after):
         np.testing.assert_array_equal(weight.numpy(), kept)
     restored = kl.SemiSupervisedAdversarialAutoencoder.from_config(model.get_config())

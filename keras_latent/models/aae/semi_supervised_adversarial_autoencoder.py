@@ -77,8 +77,10 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             of its own weights, each step `teacher = decay * teacher + (1 -
             decay) * encoder` (the mean teacher, Tarvainen & Valpola 2017; a
             further departure). Its view draws its own noise, shifts and dropout.
-            0: the target is the encoder's own y for the second view (the
-            Pi-model's). Defaults to 0.
+            `predict` then classifies with the teacher's weights, whose error
+            swings less from epoch to epoch than the encoder's (`encode` still
+            gives the encoder's codes). 0: the target is the encoder's own y for
+            the second view (the Pi-model's). Defaults to 0.
         **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
             always `"paper"`).
 
@@ -314,18 +316,22 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         consistency term's target, with no gradient. From the teacher's weights
         when `teacher_decay` > 0, else from the encoder's."""
         view = self.noisy(x)
-        if not self.teacher_decay:
+        if self.teacher_decay:
+            target, _ = self.teacher(view, training=True)
+        else:
             target, _ = self.encoder(view, training=True)
-            return ops.stop_gradient(target)
-        # The encoder's layers with the teacher's weights; the random layers'
-        # states move on as after any call.
+        return ops.stop_gradient(target)
+
+    def teacher(self, x, training=False):
+        """`[y, z]` from the encoder's layers run with the teacher's weights (the
+        random layers' states move on as after any call of the encoder)."""
         state = self.encoder.non_trainable_variables
-        (target, _), moved = self.encoder.stateless_call(
-            self.teacher_variables, [v.value for v in state], view, training=True
+        outputs, moved = self.encoder.stateless_call(
+            self.teacher_variables, [v.value for v in state], x, training=training
         )
         for variable, value in zip(state, moved):
             variable.assign(value)
-        return ops.stop_gradient(target)
+        return outputs
 
     def update_teacher(self):
         """Moves the teacher's weights toward the encoder's by `1 - teacher_decay`."""
@@ -394,9 +400,10 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         return self.results()
 
     def call(self, inputs, training=False):
-        """Class probabilities from the y head, so `predict(x)` classifies."""
+        """Class probabilities from the y head, so `predict(x)` classifies; with
+        `teacher_decay` > 0, the teacher's."""
         x, _ = self.split_inputs(inputs)
-        y, _ = self.encoder(x, training=training)
+        y, _ = (self.teacher if self.teacher_decay else self.encoder)(x, training=training)
         return y
 
     def encode(self, x, batch_size=256):
