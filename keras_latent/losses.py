@@ -169,6 +169,17 @@ def consistency_loss(probabilities, target):
     return ops.sum(ops.square(difference), axis=-1)
 
 
+def categorical_kl(target, probabilities):
+    """Per-example `KL(target || probabilities)` of two softmax outputs.
+
+    Virtual adversarial training's divergence (Miyato et al. 2018, eq. 1), with
+    `target` (y for the unperturbed image) held fixed, its gradient stopped. Both
+    are clipped away from 0 inside the logarithms.
+    """
+    target = ops.stop_gradient(ops.cast(target, "float32"))
+    return cross_entropy(target, probabilities) - cross_entropy(target, target)
+
+
 def labelled(labels):
     """1.0 for examples with a label (>= 0), 0.0 for unlabelled ones (-1)."""
     return ops.cast(ops.reshape(labels, (-1,)) >= 0, "float32")

@@ -124,6 +124,11 @@ Departures from the article:
 
 Usage:
     python reproductions/aae_guide.py [--quick] [--out DIR] [--seed N] [--data-dir DIR]
+
+One part alone, e.g. another seed of the 100-label semi-supervised AAE (seed N
+trains its label counts with seeds N + 2, N + 3):
+    python reproductions/aae_guide.py --seed 1 --out runs/aae_guide_seed1 \
+        --set 'parts=["semi_supervised"]' --set 'label_counts=[100]'
 """
 
 import os
@@ -194,6 +199,14 @@ SETTINGS = {
     # its weights moved by 1 - this each step (the mean teacher; 0: the encoder's
     # own y for the second view).
     "teacher_decay_semi_supervised": 0.99,
+    # Weight of virtual adversarial training in the supervised phase (y for each
+    # image pulled toward y for the image moved, by this L2 radius, the way that
+    # changes y most; Miyato et al. 2018, not in the paper; 0: off).
+    "virtual_adversarial_weight_semi_supervised": 1.0,
+    "virtual_adversarial_radius_semi_supervised": 2.0,
+    # Which parts run (any of them, in this order; the others are neither trained
+    # nor measured).
+    "parts": ["unsupervised", "supervised", "semi_supervised"],
     # Test error measured every this many epochs (the curve against steps).
     "error_every": 1,
     "label_counts": [100, 1000],
@@ -304,6 +317,8 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
         consistency_weight=settings["consistency_weight_semi_supervised"],
         consistency_rampup=settings["consistency_rampup_semi_supervised"],
         teacher_decay=settings["teacher_decay_semi_supervised"],
+        virtual_adversarial_weight=settings["virtual_adversarial_weight_semi_supervised"],
+        virtual_adversarial_radius=settings["virtual_adversarial_radius_semi_supervised"],
         seed=seed,
     )
 
@@ -357,32 +372,23 @@ def style_grid(model, x_test, y_test, num_classes):
     return grid.reshape(-1, *x_test.shape[1:]), generated, asked
 
 
-def main(argv=None):
-    from reproductions import _common
-
-    args, settings, started, (x_train, y_train), (x_test, y_test) = _common.begin(
-        NAME, __doc__, argv, SETTINGS, QUICK
-    )
-
+def unsupervised_part(args, settings, data):
+    """Part 1, the unsupervised AAE with a 2-D code: `(metrics, figure paths)`."""
     import keras
     import numpy as np
 
-    import keras_latent as kl
-    from keras_latent import distribute, evaluation, plotting
+    from keras_latent import evaluation, plotting
+    from reproductions import _common
 
-    image_shape = x_train.shape[1:]
-    num_classes = int(y_train.max()) + 1
+    (x_train, _), (x_test, y_test) = data
     checkpoints = _common.checkpoint_dir(args)
-    fit = dict(batch_size=settings["batch_size"], verbose=2)
-    metrics, paths = {}, []
-
-    # 1. Unsupervised AAE, 2-D code ------------------------------------------------
+    paths = []
     keras.utils.set_random_seed(args.seed)
     print("\n== 1. unsupervised AAE")
     model = _common.fit_or_resume(
-        lambda: build_unsupervised(settings, image_shape, args.seed),
+        lambda: build_unsupervised(settings, x_train.shape[1:], args.seed),
         x_train,
-        dict(fit, epochs=settings["epochs_unsupervised"]),
+        dict(batch_size=settings["batch_size"], epochs=settings["epochs_unsupervised"], verbose=2),
         checkpoints,
         "unsupervised",
         _stamp(settings, ("latent_dim_unsupervised", "reconstruction_unsupervised",
@@ -393,7 +399,7 @@ def main(argv=None):
     draws = keras.ops.convert_to_numpy(model.prior.sample(len(codes), seed=args.seed))
     held = np.random.default_rng(args.seed).permutation(len(codes))[:5000]
     reconstructions = model.predict(x_test, batch_size=500, verbose=0)
-    metrics["unsupervised"] = {
+    metrics = {
         "test_mae": float(np.mean(np.abs(x_test - reconstructions))),
         "energy_distance": evaluation.energy_distance(codes[held], draws[held]),
     }
@@ -406,14 +412,28 @@ def main(argv=None):
                              title="Unsupervised AAE: decoded latent plane"),
         os.path.join(args.out, "unsupervised_manifold.png"),
     ))
+    return metrics, paths
 
-    # 2. Supervised AAE: label into the decoder -------------------------------------
+
+def supervised_part(args, settings, data):
+    """Part 2, the supervised AAE (label into the decoder): `(metrics, figure paths)`."""
+    import keras
+    import numpy as np
+
+    from keras_latent import evaluation, plotting
+    from reproductions import _common
+
+    (x_train, y_train), (x_test, y_test) = data
+    image_shape = x_train.shape[1:]
+    num_classes = int(y_train.max()) + 1
+    checkpoints = _common.checkpoint_dir(args)
+    paths = []
     keras.utils.set_random_seed(args.seed + 1)
     print("\n== 2. supervised AAE (label into the decoder)")
     model = _common.fit_or_resume(
         lambda: build_supervised(settings, image_shape, num_classes, args.seed + 1),
         x_train,
-        dict(fit, epochs=settings["epochs_supervised"]),
+        dict(batch_size=settings["batch_size"], epochs=settings["epochs_supervised"], verbose=2),
         checkpoints,
         "supervised",
         _stamp(settings, ("latent_dim_supervised", "prior_std_supervised",
@@ -429,7 +449,7 @@ def main(argv=None):
     classifier = _common.digit_classifier_or_none(args, image_shape, num_classes)
     styles = model.encode(x_test)
     drawn = np.tile(np.arange(num_classes), 200)
-    metrics["supervised"] = {
+    metrics = {
         "test_mse": float(np.mean((x_test - reconstructions) ** 2)),
         "style_accuracy": (
             evaluation.classifier_accuracy(generated, asked, classifier) if classifier else None
@@ -455,9 +475,25 @@ def main(argv=None):
         ),
         os.path.join(args.out, "supervised_styles.png"),
     ))
+    return metrics, paths
 
-    # 3. Semi-supervised AAE against a plain classifier ----------------------------
-    metrics["semi_supervised"] = {}
+
+def semi_supervised_part(args, settings, data):
+    """Part 3, the semi-supervised AAE against a plain classifier, for each label
+    count: `(metrics, figure paths)`."""
+    import keras
+    import numpy as np
+
+    import keras_latent as kl
+    from keras_latent import distribute, plotting
+    from reproductions import _common
+
+    (x_train, y_train), (x_test, y_test) = data
+    image_shape = x_train.shape[1:]
+    num_classes = int(y_train.max()) + 1
+    checkpoints = _common.checkpoint_dir(args)
+    paths = []
+    metrics = {}
     for i, count in enumerate(settings["label_counts"]):
         seed = args.seed + 2 + i
         keras.utils.set_random_seed(seed)
@@ -489,7 +525,9 @@ def main(argv=None):
                               "conditional_discriminator_semi_supervised",
                               "consistency_weight_semi_supervised",
                               "consistency_rampup_semi_supervised",
-                              "teacher_decay_semi_supervised"),
+                              "teacher_decay_semi_supervised",
+                              "virtual_adversarial_weight_semi_supervised",
+                              "virtual_adversarial_radius_semi_supervised"),
                    seed, labels=count),
             measures={"test_error": (lambda m: test_error(m, x_test, y_test),
                                      settings["error_every"])},
@@ -512,7 +550,7 @@ def main(argv=None):
             baseline_error = 100 * (
                 1 - np.mean(baseline.predict(x_test, verbose=0).argmax(1) == y_test)
             )
-        metrics["semi_supervised"][str(count)] = {
+        metrics[str(count)] = {
             "aae_test_error": float(aae_error),
             "baseline_test_error": float(baseline_error),
             "paper_test_error": PAPER_ERROR.get(count),
@@ -529,7 +567,7 @@ def main(argv=None):
                     "plain classifier": values["baseline_test_error"],
                     "paper (AAE)": values["paper_test_error"],
                 }
-                for count, values in metrics["semi_supervised"].items()
+                for count, values in metrics.items()
             },
             ylabel="test error (%)",
             title="Semi-supervised AAE against a classifier of the same architecture",
@@ -540,24 +578,46 @@ def main(argv=None):
         plotting.curves(
             {
                 f"{count} labels": tuple(zip(*values["test_error_curve"]))
-                for count, values in metrics["semi_supervised"].items()
+                for count, values in metrics.items()
                 if values["test_error_curve"]
             },
             levels={
                 f"{count} labels, paper": values["paper_test_error"]
-                for count, values in metrics["semi_supervised"].items()
+                for count, values in metrics.items()
             },
             xlabel="training steps", ylabel="MNIST test error (%)", log_y=True,
             title="Semi-supervised AAE: test error while training",
         ),
         os.path.join(args.out, "semi_supervised_curve.png"),
     ))
+    return metrics, paths
+
+
+PARTS = {
+    "unsupervised": unsupervised_part,
+    "supervised": supervised_part,
+    "semi_supervised": semi_supervised_part,
+}
+
+
+def main(argv=None):
+    from reproductions import _common
+
+    args, settings, started, train, test = _common.begin(NAME, __doc__, argv, SETTINGS, QUICK)
+    parts = settings["parts"]
+    if not isinstance(parts, list) or not parts or any(part not in PARTS for part in parts):
+        raise ValueError(
+            f"parts: expected a non-empty list of {list(PARTS)}; got {settings['parts']!r}."
+        )
+    metrics, paths = {}, []
+    for part in parts:
+        metrics[part], figures = PARTS[part](args, settings, (train, test))
+        paths += figures
 
     paths.append(
         _common.write_metrics(args.out, NAME, metrics, settings, args, started, TOLERANCES)
     )
     return _common.finish(paths, args)
-
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Round trips that every serializable class in keras-latent must pass, a stop, a cluster."""
 
+import atexit
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -37,15 +39,60 @@ def assert_saved_model_round_trip(model, inputs, tmp_path, outputs=None):
     return loaded
 
 
+# A Python interpreter that has imported none of the tests: it reads a script's
+# length and the script from stdin, runs it in a namespace of its own and answers
+# with one JSON line.
+_WORKER = r"""
+import contextlib, io, json, sys, traceback
+while True:
+    size = sys.stdin.readline()
+    if not size:
+        break
+    script, printed = sys.stdin.read(int(size)), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(script, "<script>", "exec"), {"__name__": "__main__"})
+        error = ""
+    except BaseException:
+        error = traceback.format_exc()
+    sys.__stdout__.write(json.dumps({"stdout": printed.getvalue(), "error": error}) + "\n")
+    sys.__stdout__.flush()
+"""
+_worker = None
+
+
+def _fresh_worker():
+    global _worker
+    if _worker is None or _worker.poll() is not None:
+        _worker = subprocess.Popen(
+            [sys.executable, "-c", _WORKER], cwd=ROOT, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+        atexit.register(_worker.kill)
+    return _worker
+
+
 def run_in_fresh_process(script, timeout=300):
-    """Runs Python `script` (dedented) in a new interpreter from the repository root;
-    asserts it exits 0 and returns what it printed."""
-    run = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT, capture_output=True,
-        text=True, timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return run.stdout
+    """Runs Python `script` (dedented) in another interpreter, started from the
+    repository root, that has imported nothing of the tests; asserts it raised
+    nothing and returns what it printed.
+
+    Every call shares one such interpreter (one start of TensorFlow for the suite),
+    each script in a namespace of its own.
+    """
+    script = textwrap.dedent(script)
+    worker = _fresh_worker()
+    worker.stdin.write(f"{len(script)}\n{script}")
+    worker.stdin.flush()
+    if not select.select([worker.stdout], [], [], timeout)[0]:
+        worker.kill()
+        raise AssertionError(f"the script ran past {timeout} s")
+    answer = worker.stdout.readline()
+    assert answer, "the interpreter running the script died"
+    answer = json.loads(answer)
+    assert not answer["error"], answer["error"][-3000:]
+    return answer["stdout"]
 
 
 class StopAfter(keras.callbacks.Callback):

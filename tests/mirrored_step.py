@@ -92,6 +92,7 @@ VARIANTS = {
     "semi_supervised_aae_options": variant(
         "semi_supervised_aae", _partly_labelled(), conditional_discriminator=True,
         input_noise=0.3, consistency_weight=10.0, teacher_decay=0.5,
+        virtual_adversarial_weight=1.0,
     ),
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.

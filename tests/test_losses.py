@@ -103,6 +103,18 @@ def test_accuracy_compares_the_most_probable_class_with_the_target_row():
     )
 
 
+def test_categorical_kl_known_values_and_fixed_target():
+    target = tf.Variable(np.array([[0.5, 0.5], [0.9, 0.1]], "float32"))
+    y = tf.Variable(np.array([[0.9, 0.1], [0.9, 0.1]], "float32"))
+    with tf.GradientTape() as tape:
+        values = losses.categorical_kl(target, y)
+    expected = 0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1)
+    np.testing.assert_allclose(values, [expected, 0.0], rtol=1e-5, atol=1e-6)
+    gradient_target, gradient_y = tape.gradient(values, [target, y])
+    assert gradient_target is None
+    np.testing.assert_allclose(gradient_y, [[-0.5 / 0.9, -0.5 / 0.1], [-1.0, -1.0]], rtol=1e-5)
+
+
 def test_consistency_loss_known_values_and_fixed_target():
     y = tf.Variable(np.array([[0.5, 0.5], [1.0, 0.0]], "float32"))
     target = tf.Variable(np.array([[1.0, 0.0], [1.0, 0.0]], "float32"))

@@ -78,6 +78,15 @@ def test_aae_guide_quick(tmp_path):
         assert steps == row["steps"] and error == pytest.approx(row["aae_test_error"])
 
 
+@pytest.mark.parametrize("parts", ['["semi_supervised", "bogus"]', "[]", "semi_supervised"])
+def test_aae_guide_refuses_unknown_parts(tmp_path, parts):
+    from reproductions import aae_guide
+
+    with pytest.raises(ValueError, match=r"^parts: expected a non-empty list of \['unsup"):
+        aae_guide.main(["--quick", "--out", str(tmp_path), f"--set=parts={parts}"])
+    assert not os.path.exists(tmp_path / "metrics.json")
+
+
 def test_disentangled_ae_quick(tmp_path):
     from reproductions import disentangled_ae
 

@@ -327,6 +327,40 @@ def test_teacher_is_a_running_average_of_the_encoder_and_gives_the_target(images
         semi_supervised(teacher_decay=0.99)
 
 
+def test_virtual_adversarial_view_finds_the_direction_that_moves_y_most(images):
+    x, hidden = tf.constant(images), tf.constant(np.full(len(images), -1))
+    model = semi_supervised(virtual_adversarial_weight=1.0, virtual_adversarial_radius=3.0)
+    model.compile(supervised_optimizer=keras.optimizers.Adam(1e-2))
+    y, moved_x = model.virtual_adversarial_view(x)
+    r = ops.convert_to_numpy(moved_x) - images
+    np.testing.assert_allclose(np.sqrt((r ** 2).sum(axis=(1, 2, 3))), 3.0, rtol=1e-3)
+    found = ops.convert_to_numpy(model.virtual_adversarial_loss((y, moved_x)))
+    rng = np.random.default_rng(0)
+    for _ in range(5):  # against random directions of the same length
+        d = rng.normal(size=images.shape).astype("float32")
+        d *= 3.0 / np.sqrt((d ** 2).sum(axis=(1, 2, 3), keepdims=True))
+        chance = ops.convert_to_numpy(model.virtual_adversarial_loss((y, x + d)))
+        assert np.mean(found > chance) > 0.9
+    # Trained on unlabelled images alone, y grows smoother around them: the
+    # y head and the shared layers move, the z head does not.
+    z_head = [v for v in model.encoder.trainable_variables if v.path.startswith("z/")]
+    y_head = [v for v in model.encoder.trainable_variables if v.path.startswith("y/")]
+    z_before, y_before = snapshot_of(z_head), snapshot_of(y_head)
+    start = found.mean()
+    for _ in range(20):
+        model.extra_updates(x, hidden)
+    view = model.virtual_adversarial_view(x)
+    assert ops.convert_to_numpy(model.virtual_adversarial_loss(view)).mean() < 0.5 * start
+    assert all(moved(y_before, y_head)) and not any(moved(z_before, z_head))
+    restored = kl.SemiSupervisedAdversarialAutoencoder.from_config(model.get_config())
+    assert restored.virtual_adversarial_weight == 1.0
+    assert restored.virtual_adversarial_radius == 3.0
+    with pytest.raises(ValueError, match="virtual_adversarial_weight: expected a number >= 0"):
+        semi_supervised(virtual_adversarial_weight=-1.0)
+    with pytest.raises(ValueError, match="virtual_adversarial_radius: expected a number > 0"):
+        semi_supervised(virtual_adversarial_weight=1.0, virtual_adversarial_radius=0.0)
+
+
 def snapshot_of(variables):
     return [v.numpy().copy() for v in variables]
 
@@ -357,8 +391,8 @@ def semi_consistent(**kwargs):
     return semi_supervised(input_noise=0.3, consistency_weight=3.0, consistency_rampup=10, **kwargs)
 
 
-def semi_teacher(**kwargs):
-    return semi_consistent(teacher_decay=0.9, **kwargs)
+def semi_teacher(**kwargs):  # with virtual adversarial training too
+    return semi_consistent(teacher_decay=0.9, virtual_adversarial_weight=1.0, **kwargs)
 
 
 @pytest.mark.parametrize(

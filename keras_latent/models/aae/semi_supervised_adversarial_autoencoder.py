@@ -12,6 +12,19 @@ from keras_latent import distribute, losses, priors
 from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
 from keras_latent.models.multi_optimizer_model import check_count, check_network_sizes
 
+# Size of the random step whose effect on y estimates virtual adversarial
+# training's direction (Miyato et al. 2018's xi, 1e-6 there on logits; y here is
+# a softmax, whose float32 differences need a larger step).
+FINITE_DIFFERENCE = 0.1
+
+
+def _unit_images(d):
+    """Each image of `d` scaled to L2 norm 1 (first by its largest value, to stay
+    finite)."""
+    axes = tuple(range(1, len(d.shape)))
+    d = d / (ops.max(ops.abs(d), axis=axes, keepdims=True) + 1e-12)
+    return d / ops.sqrt(ops.sum(ops.square(d), axis=axes, keepdims=True) + 1e-12)
+
 
 @keras.saving.register_keras_serializable(package="keras_latent")
 class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
@@ -81,6 +94,15 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             swings less from epoch to epoch than the encoder's (`encode` still
             gives the encoder's codes). 0: the target is the encoder's own y for
             the second view (the Pi-model's). Defaults to 0.
+        virtual_adversarial_weight: float >= 0. Adds to the supervised phase,
+            over every example, this weight times `KL(y(x) || y(x + r))`, where
+            `r` of norm `virtual_adversarial_radius` is the direction that
+            changes y most (one power-iteration step from a random direction),
+            y read with the encoder's random layers off and `y(x)` held fixed:
+            virtual adversarial training (Miyato et al. 2018), a departure from
+            the paper. Defaults to 0 (off).
+        virtual_adversarial_radius: float > 0. The L2 norm of `r` over each
+            image's pixels. Defaults to 2.0.
         **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
             always `"paper"`).
 
@@ -117,6 +139,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         consistency_weight=0.0,
         consistency_rampup=0,
         teacher_decay=0.0,
+        virtual_adversarial_weight=0.0,
+        virtual_adversarial_radius=2.0,
         **kwargs,
     ):
         self.conditional_discriminator = bool(conditional_discriminator)
@@ -152,6 +176,23 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
                 "consistency_weight > 0 too, or leave teacher_decay at 0."
             )
         self.teacher_decay = float(teacher_decay)
+        for name, value, positive in (
+            ("virtual_adversarial_weight", virtual_adversarial_weight, False),
+            ("virtual_adversarial_radius", virtual_adversarial_radius, True),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not math.isfinite(value)
+                or value < 0
+                or (positive and value == 0)
+            ):
+                raise ValueError(
+                    f"{name}: expected a number {'> 0' if positive else '>= 0'}; "
+                    f"got {value!r}."
+                )
+        self.virtual_adversarial_weight = float(virtual_adversarial_weight)
+        self.virtual_adversarial_radius = float(virtual_adversarial_radius)
         if unsupervised_rows not in ("all", "unlabelled"):
             raise ValueError(
                 "unsupervised_rows: expected 'all' or 'unlabelled'; got "
@@ -181,6 +222,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         self.add_trackers("d_cat_loss", "supervised_loss")
         if self.consistency_weight:
             self.add_trackers("consistency_loss")
+        if self.virtual_adversarial_weight:
+            self.add_trackers("virtual_adversarial_loss")
         self.teacher_variables = []
         if self.teacher_decay:
             # The same on every replica (so is the encoder): one replica's update stands.
@@ -339,6 +382,37 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         for teacher, variable in zip(self.teacher_variables, self.encoder.trainable_variables):
             teacher.assign(decay * teacher + (1.0 - decay) * variable)
 
+    def virtual_adversarial_view(self, x):
+        """`(y, x + r)`: y for `x` and `x` moved by `virtual_adversarial_radius`
+        along the direction that changes y most, both without gradient.
+
+        One step of power iteration (Miyato et al. 2018, sec. 3.3): the gradient
+        of `KL(y(x) || y(x + xi d))` for a small random step `xi d` estimates that
+        direction. The encoder's random layers are off.
+        """
+        y, _ = self.encoder(x, training=False)
+        y = ops.stop_gradient(y)
+        n = ops.shape(x)[0]
+        direction = distribute.replica_draws(
+            lambda copies: keras.random.normal(
+                (n * copies, *self.image_shape), seed=self.seed_generator
+            ),
+            n,
+        )
+        direction = _unit_images(ops.cast(direction, x.dtype))
+        with tf.GradientTape() as tape:
+            tape.watch(direction)
+            moved, _ = self.encoder(x + FINITE_DIFFERENCE * direction, training=False)
+            divergence = ops.sum(losses.categorical_kl(y, moved))
+        steepest = ops.stop_gradient(tape.gradient(divergence, direction))
+        return y, x + self.virtual_adversarial_radius * _unit_images(steepest)
+
+    def virtual_adversarial_loss(self, view):
+        """Per-example `KL(y(x) || y(x + r))` for a `virtual_adversarial_view`."""
+        target, moved = view
+        y, _ = self.encoder(moved, training=False)
+        return losses.categorical_kl(target, y)
+
     def current_consistency_weight(self):
         """`consistency_weight`, scaled by the ramp-up at this step."""
         if not self.consistency_rampup:
@@ -354,14 +428,20 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             raise ValueError(
                 "labels: the semi-supervised AAE needs labels (-1 for unlabelled)."
             )
-        if self.consistency_weight:  # the target's pass stays off the tape
+        if self.consistency_weight:  # the targets' passes stay off the tape
             target = self.consistency_target(x)
+        if self.virtual_adversarial_weight:
+            view = self.virtual_adversarial_view(x)
         with tf.GradientTape() as tape:
             y, values, weights = self.classified(x, labels)
             terms, term_weights = [values], [weights]
             if self.consistency_weight:
                 consistency = losses.consistency_loss(y, target)
                 terms.append(self.current_consistency_weight() * consistency)
+                term_weights.append(None)
+            if self.virtual_adversarial_weight:
+                adversarial = self.virtual_adversarial_loss(view)
+                terms.append(self.virtual_adversarial_weight * adversarial)
                 term_weights.append(None)
         self.apply_update(
             "supervised_optimizer", tape, terms, self.encoder.trainable_variables,
@@ -370,6 +450,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         self.track("supervised_loss", values, weights=weights)
         if self.consistency_weight:
             self.track("consistency_loss", consistency)
+        if self.virtual_adversarial_weight:
+            self.track("virtual_adversarial_loss", adversarial)
         if self.teacher_decay:  # after the step's last update of the encoder
             self.update_teacher()
 
@@ -396,6 +478,11 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             self.track(
                 "consistency_loss",
                 losses.consistency_loss(view, self.consistency_target(x)),
+            )
+        if self.virtual_adversarial_weight:
+            self.track(
+                "virtual_adversarial_loss",
+                self.virtual_adversarial_loss(self.virtual_adversarial_view(x)),
             )
         return self.results()
 
@@ -460,6 +547,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         config["consistency_weight"] = self.consistency_weight
         config["consistency_rampup"] = self.consistency_rampup
         config["teacher_decay"] = self.teacher_decay
+        config["virtual_adversarial_weight"] = self.virtual_adversarial_weight
+        config["virtual_adversarial_radius"] = self.virtual_adversarial_radius
         config["category_discriminator"] = keras.saving.serialize_keras_object(
             self.category_discriminator
         )
