@@ -181,7 +181,8 @@ def configure(args):
 
 
 def load_data(args, settings):
-    """Loads `args.dataset`, cut to `settings["train_size"]` training images when set.
+    """Loads `args.dataset`, cut to `settings["train_size"]` training images and
+    `settings["test_size"]` test images when they are set.
 
     A --quick run that names no data (no --dataset, --data-dir or
     $KERAS_LATENT_DATA_DIR) falls back to `digits` when MNIST cannot be
@@ -192,6 +193,8 @@ def load_data(args, settings):
     settings["dataset"] = args.dataset
     if settings.get("train_size"):
         x_train, y_train = x_train[: settings["train_size"]], y_train[: settings["train_size"]]
+    if settings.get("test_size"):
+        test = tuple(part[: settings["test_size"]] for part in test)
     return (x_train, y_train), test
 
 

@@ -76,8 +76,8 @@ Departures from the article:
   lower the error with 100 labels (the supervised phase memorises its 100 images
   within 2 epochs). `--set input_noise_semi_supervised=0 --set
   random_shift_semi_supervised=0 --set random_rotation_semi_supervised=0 --set
-  consistency_weight_semi_supervised=0 --set teacher_decay_semi_supervised=0` is
-  article 000's recipe.
+  consistency_weight_semi_supervised=0 --set teacher_decay_semi_supervised=0 --set
+  virtual_adversarial_weight_semi_supervised=0` is article 000's recipe.
 - The semi-supervised AAE's supervised phase adds a consistency term, weighted 3
   (`consistency_weight_semi_supervised`): the squared distance between y for two
   views of every image, each with its own noise and shifts, the second view held
@@ -212,9 +212,11 @@ SETTINGS = {
     "label_counts": [100, 1000],
     "labelled_batch_size": 100,
     "train_size": None,
+    "test_size": None,  # None: the whole test set
 }
 QUICK = {
     "train_size": 3000,
+    "test_size": 2000,
     "epochs_unsupervised": 1,
     "epochs_supervised": 1,
     "epochs_semi_supervised": 1,

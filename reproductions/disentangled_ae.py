@@ -85,9 +85,11 @@ SETTINGS = {
     "batch_size": 128,
     "epochs": 30,
     "train_size": None,
+    "test_size": None,  # None: the whole test set
     "tsne_size": 3000,
 }
-QUICK = {"epochs": 1, "train_size": 3000, "tsne_size": 300}
+# The probes' time grows with the test codes: a quick run measures on 2000.
+QUICK = {"epochs": 1, "train_size": 3000, "test_size": 2000, "tsne_size": 300}
 TOLERANCES = {
     "default": {"rtol": 0.1},
     "clf_s_accuracy": {"atol": 0.01, "rtol": 0.0},
