@@ -108,6 +108,17 @@ def semi_supervised_step_flops(model, batch):
     return per_example * batch
 
 
+def semi_supervised_recipe_step_flops(model, batch):
+    """The step above, plus the mean teacher's view (the consistency target) and,
+    with virtual adversarial training, y of the image, the direction's forward
+    and input-gradient pass, and y of the moved image with its weight gradients."""
+    e = model.encoder
+    extra = forward(e)
+    if model.virtual_adversarial_weight:
+        extra += forward(e) + through(e) + train(e)
+    return semi_supervised_step_flops(model, batch) + extra * batch
+
+
 def disentangling_step_flops(model, batch):
     """Article 001's step: `batch` holds `draws_per_step` batches, one per update."""
     s_enc, z_enc, dec = model.s_encoder, model.z_encoder, model.decoder
@@ -178,6 +189,27 @@ def semi_supervised_aae(options):
     return model, (_images(6000), labels), 100, semi_supervised_step_flops
 
 
+def semi_supervised_aae_recipe(options, virtual_adversarial=True):
+    """`reproductions/aae_guide.py`'s part 3 as it trains: noise, shifts and
+    rotations, the consistency term against a mean teacher and (by default)
+    virtual adversarial training."""
+    import numpy as np
+
+    from reproductions import aae_guide
+
+    settings = dict(aae_guide.SETTINGS)
+    if not virtual_adversarial:
+        settings["virtual_adversarial_weight_semi_supervised"] = 0.0
+    model = aae_guide.build_semi_supervised(settings, IMAGE, 10, seed=0)
+    model.compile(  # fresh copies of its optimizers, with this variant's options
+        **{role: type(getattr(model, role)).from_config(getattr(model, role).get_config())
+           for role in model.optimizer_roles()},
+        **options,
+    )
+    labels = np.where(np.arange(6000) % 10 == 0, np.arange(6000) % 10, -1)
+    return model, (_images(6000), labels), 100, semi_supervised_recipe_step_flops
+
+
 def disentangling_ae(options):
     """Article 001: six networks (256-256 MLPs, 16-D s and z), batch 128 per update.
 
@@ -236,6 +268,10 @@ FAMILIES = {
     "supervised_aae": supervised_aae,
     "label_regularized_aae": label_regularized_aae,
     "semi_supervised_aae": semi_supervised_aae,
+    "semi_supervised_aae_recipe_without_vat": (
+        lambda options: semi_supervised_aae_recipe(options, virtual_adversarial=False)
+    ),
+    "semi_supervised_aae_recipe": semi_supervised_aae_recipe,
     "disentangling_ae": disentangling_ae,
     "info_gan": info_gan,
     "vae_gan": vae_gan,

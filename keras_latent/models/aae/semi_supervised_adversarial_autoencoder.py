@@ -41,7 +41,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
        the encoder against both (`g_optimizer`);
     3. supervised: the y head's cross-entropy on the examples whose label is
        not -1 (`supervised_optimizer`); unlabelled examples never enter it,
-       unless `consistency_weight` adds its term over every example.
+       unless `consistency_weight` or `virtual_adversarial_weight` adds its
+       term over every example.
 
     `fit(x, y)` takes labels with -1 for unlabelled examples; see
     `keras_latent.data.hide_labels` and `semi_supervised_dataset`. `predict(x)`
@@ -423,7 +424,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
 
     def extra_updates(self, x, labels):
         """The supervised phase: the y head's cross-entropy on labelled examples,
-        plus the consistency term on every example when `consistency_weight` > 0."""
+        plus, on every example, the consistency term when `consistency_weight` > 0
+        and virtual adversarial training's when `virtual_adversarial_weight` > 0."""
         if labels is None:
             raise ValueError(
                 "labels: the semi-supervised AAE needs labels (-1 for unlabelled)."
