@@ -183,16 +183,16 @@ def semi_supervised_aae(options):
 
     from tests import families
 
-    labels = np.where(np.arange(6000) % 10 == 0, np.arange(6000) % 10, -1)
+    labels = np.where(np.arange(6000) % 10 == 0, np.arange(6000) // 10 % 10, -1)  # 10 %
     model = families.semi_supervised_aae(10, UNITS)
     model.compile(**options)
     return model, (_images(6000), labels), 100, semi_supervised_step_flops
 
 
 def semi_supervised_aae_recipe(options, virtual_adversarial=True):
-    """`reproductions/aae_guide.py`'s part 3 as it trains: noise, shifts and
-    rotations, the consistency term against a mean teacher and (by default)
-    virtual adversarial training."""
+    """`reproductions/aae_guide.py`'s part-3 model and its options: noise, shifts
+    and rotations, the consistency term against a mean teacher and (by default)
+    virtual adversarial training; on plain batches of 100, 10 % labelled."""
     import numpy as np
 
     from reproductions import aae_guide
@@ -206,7 +206,7 @@ def semi_supervised_aae_recipe(options, virtual_adversarial=True):
            for role in model.optimizer_roles()},
         **options,
     )
-    labels = np.where(np.arange(6000) % 10 == 0, np.arange(6000) % 10, -1)
+    labels = np.where(np.arange(6000) % 10 == 0, np.arange(6000) // 10 % 10, -1)
     return model, (_images(6000), labels), 100, semi_supervised_recipe_step_flops
 
 

@@ -39,29 +39,37 @@ def assert_saved_model_round_trip(model, inputs, tmp_path, outputs=None):
     return loaded
 
 
-# A Python interpreter that has imported none of the tests: it reads a script's
-# length and the script from stdin, runs it in a namespace of its own and answers
-# with one JSON line.
+# A Python interpreter that has imported none of the tests. It keeps the pipes it
+# was started with for its protocol (a script's length, the script; one JSON line
+# back), gives scripts an empty stdin and sends what they write to fd 1 to stderr,
+# and runs each script in a namespace of its own.
 _WORKER = r"""
-import contextlib, io, json, sys, traceback
+import contextlib, io, json, os, sys, traceback
+requests, answers = os.fdopen(os.dup(0), "r"), os.fdopen(os.dup(1), "w")
+os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+os.dup2(2, 1)
+sys.stdin = open(os.devnull)
 while True:
-    size = sys.stdin.readline()
+    size = requests.readline()
     if not size:
         break
-    script, printed = sys.stdin.read(int(size)), io.StringIO()
+    script, printed = requests.read(int(size)), io.StringIO()
+    error = ""
     try:
         with contextlib.redirect_stdout(printed):
             exec(compile(script, "<script>", "exec"), {"__name__": "__main__"})
-        error = ""
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            error = f"SystemExit({stop.code!r})"
     except BaseException:
         error = traceback.format_exc()
-    sys.__stdout__.write(json.dumps({"stdout": printed.getvalue(), "error": error}) + "\n")
-    sys.__stdout__.flush()
+    answers.write(json.dumps({"stdout": printed.getvalue(), "error": error}) + "\n")
+    answers.flush()
 """
 _worker = None
 
 
-def _fresh_worker():
+def _shared_worker():
     global _worker
     if _worker is None or _worker.poll() is not None:
         _worker = subprocess.Popen(
@@ -73,23 +81,33 @@ def _fresh_worker():
     return _worker
 
 
-def run_in_fresh_process(script, timeout=300):
+def run_in_fresh_process(script, timeout=300, shared=True):
     """Runs Python `script` (dedented) in another interpreter, started from the
     repository root, that has imported nothing of the tests; asserts it raised
     nothing and returns what it printed.
 
-    Every call shares one such interpreter (one start of TensorFlow for the suite),
-    each script in a namespace of its own.
+    With `shared`, every call shares one such interpreter (one start of TensorFlow
+    for the suite), each script in a namespace of its own: a script that imports
+    test modules must pass `shared=False` and gets an interpreter of its own, so
+    the shared one never holds test code.
     """
     script = textwrap.dedent(script)
-    worker = _fresh_worker()
+    if not shared:
+        run = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+            timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        return run.stdout
+    worker = _shared_worker()
     worker.stdin.write(f"{len(script)}\n{script}")
     worker.stdin.flush()
     if not select.select([worker.stdout], [], [], timeout)[0]:
         worker.kill()
+        worker.wait()
         raise AssertionError(f"the script ran past {timeout} s")
     answer = worker.stdout.readline()
-    assert answer, "the interpreter running the script died"
+    assert answer, f"the interpreter running the script died (exit {worker.wait()})"
     answer = json.loads(answer)
     assert not answer["error"], answer["error"][-3000:]
     return answer["stdout"]

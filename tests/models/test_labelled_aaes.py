@@ -345,13 +345,21 @@ def test_virtual_adversarial_view_finds_the_direction_that_moves_y_most(images):
     # y head and the shared layers move, the z head does not.
     z_head = [v for v in model.encoder.trainable_variables if v.path.startswith("z/")]
     y_head = [v for v in model.encoder.trainable_variables if v.path.startswith("y/")]
-    z_before, y_before = snapshot_of(z_head), snapshot_of(y_head)
+    shared = [v for v in model.encoder.trainable_variables if v.path.startswith("encoder_dense")]
+    assert shared
+    z_before, y_before, shared_before = snapshot_of(z_head), snapshot_of(y_head), snapshot_of(shared)
     start = found.mean()
     for _ in range(20):
         model.extra_updates(x, hidden)
     view = model.virtual_adversarial_view(x)
     assert ops.convert_to_numpy(model.virtual_adversarial_loss(view)).mean() < 0.5 * start
-    assert all(moved(y_before, y_head)) and not any(moved(z_before, z_head))
+    assert all(moved(y_before, y_head)) and all(moved(shared_before, shared))
+    assert not any(moved(z_before, z_head))
+    # A y that does not move at all keeps the random direction, of the same norm.
+    for variable in y_head:
+        variable.assign(np.zeros(variable.shape, "float32"))
+    flat = ops.convert_to_numpy(model.virtual_adversarial_view(x)[1]) - images
+    np.testing.assert_allclose(np.sqrt((flat ** 2).sum(axis=(1, 2, 3))), 3.0, rtol=1e-3)
     restored = kl.SemiSupervisedAdversarialAutoencoder.from_config(model.get_config())
     assert restored.virtual_adversarial_weight == 1.0
     assert restored.virtual_adversarial_radius == 3.0
@@ -405,7 +413,11 @@ def test_saved_variants_round_trip(make, images, labels, tmp_path):
     model.compile()
     if model.accepts_unlabelled:
         labels = np.where(np.arange(len(labels)) % 2 == 0, labels, -1)
-    model.fit(images, labels, batch_size=16, epochs=1, verbose=0)
+    history = model.fit(images, labels, batch_size=16, epochs=1, verbose=0)
+    if getattr(model, "virtual_adversarial_weight", 0):  # fit and evaluate track its term
+        assert history.history["virtual_adversarial_loss"][0] > 0
+        assert model.evaluate(images, labels, verbose=0, return_dict=True)[
+            "virtual_adversarial_loss"] > 0
     inputs = {"images": images, "labels": labels}
     loaded = assert_saved_model_round_trip(
         model, None, tmp_path, outputs=lambda m: m.predict(inputs, verbose=0)

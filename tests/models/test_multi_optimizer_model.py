@@ -165,4 +165,4 @@ def test_saved_toy_loads_compiled_in_a_fresh_process(small_images, tmp_path):
         assert model.decoder_optimizer.iterations.numpy() == 5
         print("loaded")
     """
-    assert "loaded" in run_in_fresh_process(script)
+    assert "loaded" in run_in_fresh_process(script, shared=False)  # imports this module

@@ -12,9 +12,10 @@ from keras_latent import distribute, losses, priors
 from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
 from keras_latent.models.multi_optimizer_model import check_count, check_network_sizes
 
-# Size of the random step whose effect on y estimates virtual adversarial
-# training's direction (Miyato et al. 2018's xi, 1e-6 there on logits; y here is
-# a softmax, whose float32 differences need a larger step).
+# L2 norm of the small random step of the image whose effect on y estimates
+# virtual adversarial training's direction (Miyato et al. 2018's xi, 1e-6 in their
+# code, whose divergence is computed from logits; the one here from softmax
+# outputs, clipped, loses such small differences in float32).
 FINITE_DIFFERENCE = 0.1
 
 
@@ -406,6 +407,11 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             moved, _ = self.encoder(x + FINITE_DIFFERENCE * direction, training=False)
             divergence = ops.sum(losses.categorical_kl(y, moved))
         steepest = ops.stop_gradient(tape.gradient(divergence, direction))
+        # Where y did not move at all (saturated, or lost to rounding in low
+        # precision), the random direction stands.
+        axes = tuple(range(1, len(x.shape)))
+        flat = ops.all(ops.equal(steepest, 0), axis=axes, keepdims=True)
+        steepest = ops.where(flat, direction, steepest)
         return y, x + self.virtual_adversarial_radius * _unit_images(steepest)
 
     def virtual_adversarial_loss(self, view):
