@@ -96,7 +96,7 @@ SETTINGS = {
     "sweep_rows": 500,
 }
 QUICK = {
-    "steps_per_epoch": 50, "epochs": 2, "grid_every": 50, "train_size": 3000,
+    "steps_per_epoch": 30, "epochs": 2, "grid_every": 30, "train_size": 3000,
     "evaluation_size": 500, "sweep_rows": 50,
 }
 TOLERANCES = {
@@ -175,16 +175,20 @@ def correlations(values, measured, columns, spread):
     `effect` is the change of the measure across the whole sweep (the within-row
     least-squares slope times the sweep's width) in units of `spread`, the
     measure's standard deviation over real test digits: r says how consistently a
-    code moves a factor, `effect` how far.
+    code moves a factor, `effect` how far. A measure that does not move at all
+    (no ink above the stroke threshold, as after a few steps) has no r: None.
     """
     import numpy as np
+
+    def pearson(a, b):
+        return float(np.corrcoef(a, b)[0, 1]) if np.std(a) > 0 and np.std(b) > 0 else None
 
     within = (measured.reshape(-1, columns) - measured.reshape(-1, columns).mean(1, keepdims=True))
     centred_values = values.reshape(-1, columns) - values.reshape(-1, columns).mean(1, keepdims=True)
     slope = np.sum(centred_values * within) / np.sum(centred_values**2)
     return {
-        "within_rows": float(np.corrcoef(centred_values.ravel(), within.ravel())[0, 1]),
-        "pooled": float(np.corrcoef(values, measured)[0, 1]),
+        "within_rows": pearson(centred_values.ravel(), within.ravel()),
+        "pooled": pearson(values, measured),
         "effect": float(slope * (values.max() - values.min()) / spread),
     }
 
