@@ -114,8 +114,10 @@ Departures from the article:
   2), mean 1.91 +- 0.04 % (target 3.0 %; the paper's 1.90 %); 1000 labels
   1.60 % (one run; target 2.5 %; the paper's 1.60 %). In the probe on seed 0's model, 2 epochs with it gave
   3.78 % against 5.86 % without. A step does about a quarter more work (three
-  more passes of the encoder: 9.5 against 7.5 GFLOP, `benchmarks/run.py`); an
-  epoch here took 2.7-3.9 min beside another run.
+  more passes of the encoder: 9.5 against 7.5 GFLOP) yet ran as fast here, 9.7
+  steps/s with and without it side by side (`benchmarks/results/cpu2-semi-recipe.md`:
+  the step is bound by its many small operations, not its matmuls); an epoch here
+  took 2.7-3.9 min beside another run.
 - The baseline classifier trains on the labelled subset alone with the same optimizer
   for as many steps as the AAE's supervised phase, on clean images (no noise, no
   shifts): it is article 000's baseline, not an augmented one.
