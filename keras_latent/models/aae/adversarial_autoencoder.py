@@ -212,15 +212,18 @@ class AdversarialAutoencoder(MultiOptimizerModel):
         encoder reads in a training update."""
         if not self.input_noise:
             return x
-        n = ops.shape(x)[0]
+        return x + self.normal_images(ops.shape(x)[0], self.input_noise, x.dtype)
+
+    def normal_images(self, n, stddev=1.0, dtype="float32"):
+        """`n` images of Gaussian noise from the model's seed generator, each
+        replica's its own (`distribute.replica_draws`)."""
         noise = distribute.replica_draws(
             lambda copies: keras.random.normal(
-                (n * copies, *self.image_shape), stddev=self.input_noise,
-                seed=self.seed_generator,
+                (n * copies, *self.image_shape), stddev=stddev, seed=self.seed_generator
             ),
             n,
         )
-        return x + ops.cast(noise, x.dtype)
+        return ops.cast(noise, dtype)
 
     def decoder_inputs(self, z, labels):
         """What the decoder receives for codes `z` of examples with `labels`."""

@@ -394,14 +394,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         """
         y, _ = self.encoder(x, training=False)
         y = ops.stop_gradient(y)
-        n = ops.shape(x)[0]
-        direction = distribute.replica_draws(
-            lambda copies: keras.random.normal(
-                (n * copies, *self.image_shape), seed=self.seed_generator
-            ),
-            n,
-        )
-        direction = _unit_images(ops.cast(direction, x.dtype))
+        direction = _unit_images(self.normal_images(ops.shape(x)[0], dtype=x.dtype))
         with tf.GradientTape() as tape:
             tape.watch(direction)
             moved, _ = self.encoder(x + FINITE_DIFFERENCE * direction, training=False)
