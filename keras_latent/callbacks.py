@@ -5,8 +5,8 @@ that a kill at any moment leaves one to resume from; `StopOnNonFinite` stops a
 run whose loss turns NaN or infinite, naming the loss, the step and the
 checkpoint to go back to (every keras-latent model's `fit` adds it);
 `ImageGrids` decodes the same inputs every N steps (fixed noise for a GAN, one
-label's latent grid for a VAE) into PNG grids in the run's folder, and can join
-the frames into an animated GIF with matplotlib's Pillow writer (no ffmpeg);
+label's latent grid for a VAE) into PNG grids in the run's folder, and
+`join_frames` joins every leg's frames into an animated GIF (Pillow, no ffmpeg);
 `TrainingClock` sums the steps and training time of a run over its resumed legs,
 and `MeasureEvery` keeps a curve of any measure (a test error) across them.
 """
@@ -20,8 +20,6 @@ import time
 
 import keras
 import numpy as np
-from matplotlib.animation import ArtistAnimation, PillowWriter
-from matplotlib.figure import Figure
 
 from keras_latent import checkpoints, distribute, plotting
 
@@ -47,9 +45,15 @@ class BackupAndRestore(keras.callbacks.Callback):
     epochs to resume from raise `ValueError` rather than train apart.
 
     Resuming restores the epoch count, not the position inside an epoch: a run
-    killed mid-epoch repeats that epoch from its start. With a data order that
-    depends on the epoch alone (NumPy arrays with `shuffle=False`, or a seeded
-    dataset built afresh), a resumed run equals an uninterrupted one.
+    killed mid-epoch repeats that epoch from its start. A keras-latent model's
+    `fit` also starts a `tf.data.Dataset` where the backed-up epochs left it
+    (it skips the batches they read, which runs the pipeline over them), so
+    with a seeded shuffle (or none) a resumed run equals an uninterrupted one,
+    weight for weight; not so for a dataset of unknown length (after a
+    `filter`), which Keras reads a fresh pass each epoch. NumPy arrays
+    resume exactly with `shuffle=False`; with Keras' `shuffle=True` each epoch's
+    order comes from TensorFlow's global random state, which no backup holds,
+    so the epochs after the cut are shuffled afresh.
 
     Args:
         backup_dir: str. Folder of the backup, one per run.
@@ -72,6 +76,10 @@ class BackupAndRestore(keras.callbacks.Callback):
     'epoch-00002.weights.h5'
     """
 
+    # Counting batches reads no log, so Keras may run it off the training loop; it
+    # waits for those calls before `on_epoch_end`.
+    async_safe = True
+
     def __init__(self, backup_dir, keep=2, delete_on_end=True):
         super().__init__()
         if not backup_dir:
@@ -83,6 +91,8 @@ class BackupAndRestore(keras.callbacks.Callback):
         self.delete_on_end = delete_on_end
         self.last_good = None
         self._entries = []
+        self._batches = 0
+        self._lock = threading.Lock()
 
     def _read_state(self):
         path = os.path.join(self.backup_dir, STATE_FILE)
@@ -98,18 +108,44 @@ class BackupAndRestore(keras.callbacks.Callback):
             print(f"ignoring {path}: unreadable ({error})")
         return []
 
+    def resume_point(self, verbose=False):
+        """The newest backed-up epoch whose weights read through: `{"epoch",
+        "weights"}`, or None when there is nothing to resume from."""
+        for entry in reversed(self._read_state()):
+            path = os.path.join(self.backup_dir, entry["weights"])
+            if checkpoints.readable_weights(path):
+                return entry
+            if verbose:
+                print(f"ignoring {path}: missing or damaged; trying an earlier epoch")
+        return None
+
+    def position(self):
+        """`(epochs, batches)` a `fit` started now resumes after: `(0, 0)` when it
+        starts afresh; `batches` (those the epochs read) None when not recorded.
+
+        A keras-latent model's `fit` reads it before training, to start a
+        dataset where the backed-up epochs left it (`data.epoch_stream`).
+        """
+        found = self.resume_point()
+        if found is None:
+            return 0, 0
+        return int(found["epoch"]), found.get("batches")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Keras may run this off the loop, in several threads and out of order
+        # (`async_safe`); with steps_per_execution `batch` is an execution's last.
+        with self._lock:
+            self._batches = max(self._batches, batch + 1)
+
     def on_train_begin(self, logs=None):
         strategy = self.model.distribute_strategy
         if distribute.is_chief(strategy):
             checkpoints.remove_partial_files(self.backup_dir)
         self._entries = []
-        found = None
-        for entry in reversed(self._read_state()):
-            path = os.path.join(self.backup_dir, entry["weights"])
-            if checkpoints.readable_weights(path):
-                found = entry
-                break
-            print(f"ignoring {path}: missing or damaged; trying an earlier epoch")
+        found = self.resume_point(verbose=True)
         distribute.agreed(
             found["epoch"] if found else 0, "backup_dir",
             f"the epoch to resume from in {self.backup_dir}", strategy,
@@ -128,7 +164,11 @@ class BackupAndRestore(keras.callbacks.Callback):
         folder = distribute.write_dir(self.backup_dir, self.model.distribute_strategy)
         name = f"epoch-{epoch + 1:05d}.weights.h5"
         checkpoints.save_weights(self.model, os.path.join(folder, name))
-        entries = (self._entries + [{"epoch": epoch + 1, "weights": name}])[-self.keep :]
+        before = self._entries[-1].get("batches") if self._entries else 0
+        entry = {"epoch": epoch + 1, "weights": name}
+        if before is not None:
+            entry["batches"] = before + self._batches
+        entries = (self._entries + [entry])[-self.keep :]
         checkpoints.write_json(os.path.join(folder, STATE_FILE), {"checkpoints": entries})
         kept = {entry["weights"] for entry in entries} | {STATE_FILE}
         for old in os.listdir(folder):
@@ -203,14 +243,51 @@ class StopOnNonFinite(keras.callbacks.Callback):
             )
 
 
+def frame_path(folder, prefix, step):
+    """The file `ImageGrids` draws the frame of `step` into."""
+    return os.path.join(folder, f"{prefix}_step{step:07d}.png")
+
+
+def join_frames(folder, prefix, every, steps, path, fps=4):
+    """Joins the frames `ImageGrids` drew at steps 0, `every`, 2 `every`, ... and
+    `steps` into an animated GIF at `path`; returns `path`, or None without frames.
+
+    The frames are read from `folder`, so the GIF of a resumed run (or of one
+    whose finished model was loaded) holds every leg's; frames of other runs in
+    the folder, at other steps, stay out.
+    """
+    from PIL import Image
+
+    drawn = sorted({*range(0, steps + 1, every), steps})
+    paths = [frame_path(folder, prefix, step) for step in drawn]
+    frames = []
+    for frame in filter(os.path.exists, paths):
+        try:
+            frames.append(Image.open(frame).convert("RGB"))
+        except (OSError, SyntaxError) as error:  # cut short by a kill while drawn
+            print(f"ignoring {frame}: unreadable ({error})")
+    if not frames:
+        return None
+    # Tight bounding boxes can differ by a pixel between frames: one canvas for all.
+    size = tuple(max(frame.size[i] for frame in frames) for i in range(2))
+    canvases = []
+    for frame in frames:
+        canvas = Image.new("RGB", size, "white")
+        canvas.paste(frame, ((size[0] - frame.size[0]) // 2, (size[1] - frame.size[1]) // 2))
+        canvases.append(canvas.reduce(2))  # half size: a long run's GIF stays a few MB
+    canvases[0].save(path, save_all=True, append_images=canvases[1:], duration=1000 // fps, loop=0)
+    return path
+
+
 class ImageGrids(keras.callbacks.Callback):
     """Saves `draw(model)` as an image grid every `every` training steps.
 
-    Frames are named `<prefix>_step<step>.png` inside `folder`, with the step
-    counted as the first optimizer's iteration count of a keras-latent model, so
-    a resumed run numbers its frames on from where it stopped. A frame is drawn
-    before the first step and after the last one too. With `gif`, the frames of
-    this run are joined at the end into `<folder>/<gif>`.
+    Frames are named `<prefix>_step<step>.png` inside `folder`. Steps are
+    counted as Keras counts epochs: from `initial_epoch`, which a
+    `BackupAndRestore` sets when it resumes a run, so a resumed run numbers its
+    frames on from where it stopped. A frame is drawn before the first step
+    and after the last one too. With `gif`, the frames on disk are joined at
+    the end into `<folder>/<gif>` (`join_frames`: every leg's).
 
     Args:
         draw: callable. `draw(model)` returns images `(N, H, W, C)` in [0, 1];
@@ -254,17 +331,9 @@ class ImageGrids(keras.callbacks.Callback):
         self.gif = gif
         self.fps = fps
         self.paths = []
-        self._frames = []
-        self._step = 0
+        self._step = None
+        self._epoch_start = 0
         self._last = None
-
-    def _first_step(self):
-        # Read once per fit, not per batch: a keras-latent model's first
-        # optimizer has counted the steps of earlier (resumed) runs.
-        roles = getattr(self.model, "optimizer_roles", None)
-        if roles is not None and self.model.compiled:
-            return int(getattr(self.model, next(iter(roles()))).iterations.numpy())
-        return 0
 
     def _save_frame(self):
         step = self._step
@@ -273,46 +342,40 @@ class ImageGrids(keras.callbacks.Callback):
         self._last = step
         images = np.asarray(self.draw(self.model), "float32")
         fig = plotting.image_grid(images, ncols=self.ncols, title=f"step {step}")
-        path = os.path.join(self.folder, f"{self.prefix}_step{step:07d}.png")
-        self.paths.append(plotting.save(fig, path))
-        h = images.shape[1]
-        self._frames.append((step, plotting.tile(images, self.ncols, pad=max(1, h // 14))))
+        self.paths.append(plotting.save(fig, frame_path(self.folder, self.prefix, step)))
 
     def on_train_begin(self, logs=None):
         os.makedirs(self.folder, exist_ok=True)
-        self._step = self._first_step()
-        self._save_frame()
+        self._step = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        steps = (self.params or {}).get("steps")
+        first = self._step is None
+        # After every callback's on_train_begin, so after a backup was restored
+        # and the epoch count set, whatever the callbacks' order. Without a known
+        # epoch length the count goes on from this fit's start.
+        self._epoch_start = epoch * steps if steps else (self._step or 0)
+        self._step = self._epoch_start
+        if first and self._step % self.every == 0:
+            self._save_frame()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        if self._step % self.every == 0:
+        # `batch` is the last of the execution (steps_per_execution > 1 runs several).
+        before, self._step = self._step, self._epoch_start + batch + 1
+        if self._step // self.every > before // self.every:
             self._save_frame()
 
     def on_train_end(self, logs=None):
+        if self._step is None:  # nothing ran (a finished run resumed)
+            return
         self._save_frame()
-        if self.gif and self._frames:
-            self.paths.append(self.write_gif(os.path.join(self.folder, self.gif)))
-
-    def write_gif(self, path):
-        """Joins this run's frames into an animated GIF at `path`; returns the path."""
-        first = self._frames[0][1]
-        fig = Figure(figsize=(4.0 * first.shape[1] / first.shape[0], 4.3))
-        ax = fig.add_subplot()
-        ax.set_xticks([])
-        ax.set_yticks([])
-        artists = []
-        for step, frame in self._frames:
-            if frame.shape[-1] == 1:
-                image = ax.imshow(frame[..., 0], cmap="gray_r", vmin=0, vmax=1,
-                                  interpolation="nearest", animated=True)
-            else:
-                image = ax.imshow(np.clip(frame, 0, 1), interpolation="nearest", animated=True)
-            label = ax.text(0.5, 1.02, f"step {step}", transform=ax.transAxes,
-                            ha="center", va="bottom")
-            artists.append([image, label])
-        animation = ArtistAnimation(fig, artists, interval=1000 // self.fps)
-        animation.save(path, writer=PillowWriter(fps=self.fps))
-        return path
+        if self.gif:
+            path = join_frames(
+                self.folder, self.prefix, self.every, self._step,
+                os.path.join(self.folder, self.gif), self.fps,
+            )
+            if path:
+                self.paths.append(path)
 
 
 class TrainingClock(keras.callbacks.Callback):

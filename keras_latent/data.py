@@ -304,6 +304,12 @@ def check_fit_data(x, shape, name="x"):
         return
     if x is None:
         raise ValueError(f"{name}: expected images or a dataset; got None.")
+    if isinstance(x, (list, tuple)):
+        # Keras would read a list as one input per entry.
+        raise ValueError(
+            f"{name}: expected a NumPy array of images (N, height, width, channels) "
+            f"or a tf.data.Dataset; got a {type(x).__name__} (use np.stack)."
+        )
     if hasattr(x, "__len__") or hasattr(x, "shape"):
         check_images(x, name=name, shape=shape)
 
@@ -347,7 +353,18 @@ def check_batches(dataset, num_classes=None, allow_unlabelled=False, name="x"):
                  "by 255); a batch spans", low, "to", high],
             ),
         ]
-        if num_classes is not None and labels is not None and labels.dtype.is_integer:
+        if num_classes is not None and labels is not None and len(labels.shape) == 2:
+            rows = tf.cast(labels, "float32")
+            asserts.append(tf.debugging.Assert(
+                tf.reduce_all(tf.logical_or(tf.equal(rows, 0.0), tf.equal(rows, 1.0)))
+                & tf.reduce_all(tf.equal(tf.reduce_sum(rows, axis=-1), 1.0)),
+                [f"{INPUT_CHECK}: y: expected one-hot rows (a single 1, the rest 0); a "
+                 "batch holds values", tf.reduce_min(rows), "to", tf.reduce_max(rows),
+                 "in rows summing to", tf.reduce_min(tf.reduce_sum(rows, axis=-1)), "to",
+                 tf.reduce_max(tf.reduce_sum(rows, axis=-1))],
+            ))
+        if num_classes is not None and labels is not None and len(labels.shape) == 1 and \
+                labels.dtype.is_integer:
             lowest = -1 if allow_unlabelled else 0
             asserts.append(tf.debugging.Assert(
                 tf.logical_and(
@@ -361,6 +378,47 @@ def check_batches(dataset, num_classes=None, allow_unlabelled=False, name="x"):
             return tf.nest.map_structure(tf.identity, element if len(element) > 1 else element[0])
 
     return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def epoch_stream(dataset, steps_per_epoch=None, epochs_done=0, batches_read=None):
+    """`dataset` as one stream of batches across `fit`'s epochs, started where
+    `epochs_done` epochs left it.
+
+    Keras reads a finite dataset in a fresh pass each epoch and opens (and
+    drops) another iterator at each epoch's end, so a seeded shuffle's passes
+    go to the epochs in an order no resumed run could pick up. Repeated (with
+    its length as `steps_per_epoch` unless one is given) the dataset is read
+    through one iterator, pass after pass, and skipping the batches the done
+    epochs read gives a resumed `fit` the batches an uninterrupted one would
+    read next. A dataset of unknown length (after a filter) is left as it is.
+
+    Args:
+        dataset: `tf.data.Dataset` of batches.
+        steps_per_epoch: int or None. As given to `fit`.
+        epochs_done: int. Epochs already trained (a resumed run).
+        batches_read: int or None. Batches those epochs read (see
+            `callbacks.BackupAndRestore.position`); None: `epochs_done`
+            epochs of `steps_per_epoch` batches.
+
+    Returns:
+        `(dataset, steps_per_epoch)` to pass to `fit`.
+    """
+    length = int(dataset.cardinality())
+    if length == int(tf.data.INFINITE_CARDINALITY) and steps_per_epoch is None:
+        # Keras would read it for ever, an epoch that never ends.
+        raise ValueError(
+            "steps_per_epoch: the dataset repeats for ever; pass steps_per_epoch (the "
+            "batches an epoch reads, e.g. len(x) // batch_size)."
+        )
+    if length > 0:
+        steps_per_epoch, dataset = steps_per_epoch or length, dataset.repeat()
+    elif steps_per_epoch is None:  # unknown length: Keras reads a pass an epoch
+        return dataset, None
+    if epochs_done:
+        if batches_read is None:
+            batches_read = epochs_done * steps_per_epoch
+        dataset = dataset.skip(batches_read)
+    return dataset, steps_per_epoch
 
 
 def input_error(error):
@@ -416,8 +474,13 @@ def check_fit_labels(x, y, num_classes, allow_unlabelled=False, one_hot=True, na
                 f"{name}: expected one-hot labels of size {num_classes} (the class "
                 f"count); got size {y.shape[1]}."
             )
-        if y.size and not (np.all(np.isfinite(y)) and y.min() >= 0 and y.max() <= 1):
-            raise ValueError(f"{name}: expected one-hot rows of 0s and 1s.")
+        bad = ~(np.all((y == 0) | (y == 1), axis=1) & (y.sum(axis=1) == 1))
+        if np.any(bad):
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{name}: expected one-hot rows (a single 1, the rest 0); row {row} is "
+                f"{np.array2string(y[row], precision=3, threshold=12)}."
+            )
         return
     if y.ndim != 1:
         raise ValueError(f"{name}: expected {expected}; got an array shaped {y.shape}.")

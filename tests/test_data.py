@@ -183,3 +183,29 @@ def test_fashion_mnist_ignores_the_mnist_folder_variable(idx_folder, monkeypatch
         data.load_dataset("fashion_mnist")
     (x, _), _ = data.load_dataset("fashion_mnist", data_dir=idx_folder[0])  # explicit folder
     assert x.shape == (6, 28, 28, 1)
+
+
+def batches_of(dataset, n):
+    return [tuple(b.numpy().ravel()) for b in dataset.take(n)]
+
+
+def test_epoch_stream_reads_pass_after_pass_and_resumes_where_it_stopped():
+    def passes():  # 3 batches a pass, reshuffled every pass
+        return tf.data.Dataset.range(6).shuffle(6, seed=1).batch(2)
+
+    stream, steps = data.epoch_stream(passes())
+    assert steps == 3
+    fresh = passes()
+    expected = [b for _ in range(4) for b in batches_of(fresh, 3)]  # pass after pass
+    assert batches_of(stream, 12) == expected
+    # Resumed after two epochs: the batches an uninterrupted run reads next.
+    resumed, steps = data.epoch_stream(passes(), epochs_done=2, batches_read=6)
+    assert steps == 3 and batches_of(resumed, 6) == expected[6:]
+    # Epochs shorter than a pass (steps_per_epoch) cut passes; resuming still follows on.
+    resumed, steps = data.epoch_stream(passes(), steps_per_epoch=2, epochs_done=2)
+    assert steps == 2 and batches_of(resumed, 4) == expected[4:8]
+    # Unknown length: left to Keras; for ever: an epoch would never end.
+    filtered = passes().filter(lambda b: True)
+    assert data.epoch_stream(filtered) == (filtered, None)
+    with pytest.raises(ValueError, match="^steps_per_epoch: the dataset repeats for ever"):
+        data.epoch_stream(passes().repeat())

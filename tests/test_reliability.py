@@ -38,6 +38,30 @@ def dataset(x, y=None):
     return tf.data.Dataset.from_tensor_slices(elements).batch(8)
 
 
+def filtered_empty(x, y=None):
+    """A dataset whose filter drops every element: its length is unknown until read."""
+    return dataset(x, y).filter(lambda *batch: False)
+
+
+def one_shot(x):
+    """A dataset of one batch that only its first reader sees (a spent generator)."""
+    batches = iter([x[:8]])
+    return tf.data.Dataset.from_generator(
+        lambda: batches, output_signature=tf.TensorSpec((None, 28, 28, 1), tf.float32)
+    )
+
+
+def compiled(model):
+    model.compile()
+    return model
+
+
+def one_hot_with(row):
+    y = np.eye(10, dtype="float32")[Y]
+    y[4] = row
+    return y
+
+
 MODELS = {
     "aae": families.aae,
     "supervised": families.supervised_aae,
@@ -125,10 +149,42 @@ BAD_INPUTS = [
     ("conditional_vae", "encode", lambda m: m.encode(X, Y[:3]), "labels"),
     ("conditional_vae", "sample", lambda m: m.sample(-1, labels=[]), "n"),
     ("conditional_vae", "predict", lambda m: m.predict({"images": X, "labels": with_labels(10)}, verbose=0), "labels"),
+    ("conditional_vae", "transfer", lambda m: m.transfer(X[:2], Y[:2], [-1, 0]), "target_labels"),
+    ("conditional_vae", "transfer", lambda m: m.transfer(X[:2], [0, 12], [0, 1]), "labels"),
     ("vae_gan", "fit", lambda m: m.fit(X, **FIT), "y"),
     ("vae_gan", "fit", lambda m: m.fit(dataset(X, with_labels(-1)), epochs=1, verbose=0), "y"),
     ("vae_gan", "fit", lambda m: m.fit(dataset(nan_images(), Y), epochs=1, verbose=0), "x"),
     ("vae_gan", "decode", lambda m: m.decode(np.zeros((2, 2)), [0]), "labels"),
+    ("vae_gan", "transfer", lambda m: m.transfer(X[:2], Y[:2], [0, 10]), "target_labels"),
+    ("vae_gan", "transfer", lambda m: m.transfer(X[:2], Y[:2], [0]), "target_labels"),
+    # A fit that would run no step.
+    ("aae", "fit", lambda m: m.fit(X, **dict(FIT, epochs=0)), "epochs"),
+    ("aae", "fit", lambda m: m.fit(X, **dict(FIT, initial_epoch=1)), "initial_epoch"),
+    ("disentangling", "fit", lambda m: m.fit(m.training_dataset(X, Y, batch_size=2), steps_per_epoch=0, verbose=0), "steps_per_epoch"),
+    ("disentangling", "fit", lambda m: m.fit(m.training_dataset(X, Y, batch_size=2), steps_per_epoch=-3, verbose=0), "steps_per_epoch"),
+    ("aae", "fit", lambda m: m.fit(filtered_empty(X), epochs=2, verbose=0), "x"),
+    ("info_gan", "fit", lambda m: m.fit(filtered_empty(X, Y), epochs=2, verbose=0), "x"),
+    ("conditional_vae", "fit", lambda m: m.fit(filtered_empty(X, Y), epochs=2, verbose=0), "x"),
+    ("aae", "fit", lambda m: m.fit(one_shot(X), epochs=1, verbose=0), "x"),
+    # One-hot rows that are not one-hot.
+    ("disentangling", "fit", lambda m: m.fit(X, one_hot_with(0.0), **FIT), "y"),
+    ("info_gan", "fit", lambda m: m.fit(X, one_hot_with(3.0 * np.eye(10)[2]), **FIT), "y"),
+    ("conditional_vae", "fit", lambda m: m.fit(X, one_hot_with(np.full(10, 0.1)), **FIT), "y"),
+    ("vae_gan", "fit", lambda m: m.fit(dataset(X, one_hot_with(0.0)), epochs=1, verbose=0), "y"),
+    ("info_gan", "fit", lambda m: m.fit(dataset(X, one_hot_with(3.0 * np.eye(10)[2])), epochs=1, verbose=0), "y"),
+    # Images as a list; labels a predict would ignore or needs.
+    ("aae", "fit", lambda m: m.fit(list(X), **FIT), "x"),
+    ("supervised", "fit", lambda m: m.fit(list(X), Y, **FIT), "x"),
+    ("aae", "predict", lambda m: m.predict({"images": X, "labels": Y + 10}, verbose=0), "labels"),
+    ("conditional_vae", "predict", lambda m: m.predict((X, Y), verbose=0), "x"),
+    ("vae_gan", "predict", lambda m: m.predict(X, verbose=0), "x"),
+    ("supervised", "predict", lambda m: m.predict({"images": X, "label": Y}, verbose=0), "x"),
+    ("supervised", "predict", lambda m: m.predict({"images": X}, verbose=0), "x"),
+    ("aae", "predict", lambda m: m.predict(tf.data.Dataset.from_tensor_slices({"images": X, "labels": Y}).batch(8), verbose=0), "labels"),
+    ("disentangling", "fit", lambda m: m.fit(m.training_dataset(X, Y, batch_size=2), verbose=0), "steps_per_epoch"),
+    # A model of its own: a train function traced for 1-D integer labels, then for 2-D
+    # ones, is retraced for labels of unknown rank, which one_hot cannot read.
+    ("disentangling", "fit", lambda _: compiled(families.disentangling_ae()).fit(dataset(X, one_hot_with(0.0).astype("int64")), epochs=1, verbose=0), "y"),
 ]
 
 
@@ -149,6 +205,24 @@ def models():
 def test_bad_input_raises_value_error_naming_the_argument(models, model, entry, call, argument):
     with pytest.raises(ValueError, match=rf"^{argument}: "):
         call(models[model])
+
+
+def test_an_empty_dataset_moves_no_optimizer(models):
+    # Without XLA (InfoGAN's convolutions on a CPU) Keras would count a step per epoch.
+    model = models["info_gan"]
+    before = {role: int(getattr(model, role).iterations.numpy()) for role in model.optimizer_roles()}
+    with pytest.raises(ValueError, match="^x: the dataset is empty"):
+        model.fit(filtered_empty(X, Y), epochs=3, verbose=0)
+    assert before == {r: int(getattr(model, r).iterations.numpy()) for r in model.optimizer_roles()}
+
+
+def test_a_labelled_model_predicts_a_dataset_of_dicts_as_the_arrays(models):
+    model = models["conditional_vae"]
+    inputs = {"images": X, "labels": Y}
+    batches = tf.data.Dataset.from_tensor_slices(inputs).batch(8)
+    np.testing.assert_allclose(
+        model.predict(batches, verbose=0), model.predict(inputs, verbose=0), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_one_bad_batch_deep_in_a_dataset_is_caught_when_read(models):
@@ -304,6 +378,52 @@ def test_kill_and_resume_equals_an_uninterrupted_run(tmp_path, make, labels):
     assert all(whole[k] == 4 * 4 for k in whole if k.endswith(" iterations"))
     for key in whole:
         np.testing.assert_allclose(resumed[key], whole[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def fit_killed_at(make, data, fit, folder, kills):
+    """`make()`'s model after `fit` in `folder`, killed at the end of each epoch of
+    `kills` (0-based) and started again each time, as a user would."""
+    for stop in [*kills, None]:
+        keras.utils.set_random_seed(0)  # every start builds the same weights
+        model = make()
+        model.compile()
+        given = ([StopAfter(stop)] if stop is not None else []) + [
+            callbacks.BackupAndRestore(folder, delete_on_end=False)
+        ]
+        try:
+            model.fit(data(), callbacks=given, **fit)
+        except KeyboardInterrupt:
+            assert stop is not None
+    return model
+
+
+@pytest.mark.parametrize(
+    "make, data, fit",
+    [
+        # A repeated dataset read through one iterator (steps_per_epoch): each
+        # epoch reads 2 of the 3 batches a pass holds, so epochs cut passes.
+        (lambda: families.disentangling_ae(clf_z_steps=1),
+         lambda seed: families.disentangling_ae(clf_z_steps=1).training_dataset(
+             np.tile(X, (3, 1, 1, 1)), np.tile(Y, 3), batch_size=4, seed=seed),
+         dict(epochs=4, steps_per_epoch=2, verbose=0)),
+        # A finite shuffled dataset, read afresh each epoch.
+        (families.aae,
+         lambda seed: kl.data.make_dataset(np.tile(X, (2, 1, 1, 1)), batch_size=8, seed=seed),
+         dict(epochs=4, verbose=0)),
+    ],
+    ids=["repeated_dataset", "finite_dataset"],
+)
+def test_a_run_killed_several_times_equals_an_uninterrupted_one(tmp_path, make, data, fit):
+    def run(folder, kills, seed=3):
+        return state_of(fit_killed_at(make, lambda: data(seed), fit, str(tmp_path / folder), kills))
+
+    whole, resumed = run("whole", []), run("cut", [1, 2])  # killed twice
+    assert resumed.keys() == whole.keys()
+    for key in whole:
+        np.testing.assert_allclose(resumed[key], whole[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    # The order matters: on another shuffle the same run ends elsewhere.
+    reshuffled = run("reshuffled", [], seed=4)
+    assert max(np.abs(reshuffled[k] - whole[k]).max() for k in whole if k.startswith("weight")) > 1e-3
 
 
 def test_seed_state_survives_a_keras_round_trip(tmp_path):

@@ -99,6 +99,19 @@ def check_class_labels(labels, n, num_classes, name="labels"):
     return labels
 
 
+class _StepSeen(keras.callbacks.Callback):
+    """Notes whether `fit` ran any training batch."""
+
+    async_safe = True  # reads no log
+
+    def __init__(self):
+        super().__init__()
+        self.seen = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen = True
+
+
 class MultiOptimizerModel(keras.Model):
     """A `keras.Model` of several networks, each updated by its own optimizer.
 
@@ -166,6 +179,8 @@ class MultiOptimizerModel(keras.Model):
     # Whether -1 ("unlabelled") and one-hot rows are accepted as labels.
     accepts_unlabelled = False
     accepts_one_hot = True
+    # Whether `call` (so `predict`) reads labels: `{"images": x, "labels": y}`.
+    predict_takes_labels = False
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -391,12 +406,14 @@ class MultiOptimizerModel(keras.Model):
 
     # Training ----------------------------------------------------------------------
 
-    def checked_inputs(self, x, y=None, labels_needed=True):
+    def checked_inputs(self, x, y=None, labels_needed=True, start=None):
         """`x` (and `y`) checked as `fit` and `evaluate` need them, before any graph.
 
-        Arrays are checked whole; a `tf.data.Dataset` by its element spec now
-        and batch by batch as it is read (`data.check_batches`). Returns `x`,
-        wrapped in those checks when it is a dataset.
+        Arrays are checked whole; a `tf.data.Dataset` by its element spec and
+        length now and batch by batch as it is read (`data.check_batches`).
+        Returns `x`, wrapped in those checks when it is a dataset; `start`, a
+        function of the dataset, runs before they are added (where `fit`
+        resumes it).
         """
         if labels_needed:
             self.check_fit_labels(x, y)
@@ -404,11 +421,18 @@ class MultiOptimizerModel(keras.Model):
             return x
         data.check_fit_data(x, shape=self.image_shape)
         if isinstance(x, tf.data.Dataset):
-            if x.cardinality() == 0:
+            length = x.cardinality()
+            # A filtered dataset's length is unknown until read: one batch tells
+            # whether there is any.
+            if length == 0 or (
+                length == tf.data.UNKNOWN_CARDINALITY and next(iter(x.take(1)), None) is None
+            ):
                 raise ValueError(
-                    "x: the dataset is empty (with drop_remainder, a batch larger "
-                    "than the data yields none); nothing would run."
+                    "x: the dataset is empty (a filter dropped every element, or "
+                    "drop_remainder with a batch larger than the data); nothing would run."
                 )
+            if start is not None:
+                x = start(x)
             x = data.check_batches(
                 x, num_classes=self.num_classes, allow_unlabelled=self.accepts_unlabelled
             )
@@ -456,34 +480,52 @@ class MultiOptimizerModel(keras.Model):
             iterator = None
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
-    def _steps_taken(self):
-        roles = self.optimizer_roles()
-        return int(getattr(self, next(iter(roles))).iterations.numpy()) if roles else 0
-
     def fit(self, x=None, y=None, check_finite=True, **kwargs):
         """`keras.Model.fit` after checking `x` and `y` (arrays or a `tf.data.Dataset`).
 
         Bad input raises `ValueError` naming the argument: arrays before any
-        graph is built, a dataset's first bad batch as it is read. A loss that
-        turns NaN or infinite stops the run with
-        `callbacks.NonFiniteLossError` (see `callbacks.StopOnNonFinite`,
-        added unless `check_finite=False` or one is passed), and a fit that
-        would run no step raises instead of returning an empty history.
+        graph is built, a dataset's first bad batch as it is read; so does a
+        fit that would run no step (`epochs=0`, `steps_per_epoch=0`, an empty
+        dataset). A loss that turns NaN or infinite stops the run with
+        `callbacks.NonFiniteLossError` (see `callbacks.StopOnNonFinite`, added
+        unless `check_finite=False` or one is passed). Given a
+        `callbacks.BackupAndRestore` with epochs to resume after, a dataset
+        starts where those epochs left it: a dataset is read as one stream
+        across the epochs (`data.epoch_stream`).
         """
-        x = self.checked_inputs(x, y)
+        epochs = check_count(kwargs.get("epochs", 1), "epochs")
+        if kwargs.get("steps_per_epoch") is not None:
+            check_count(kwargs["steps_per_epoch"], "steps_per_epoch")
+        if kwargs.get("initial_epoch", 0) >= epochs:
+            raise ValueError(
+                f"initial_epoch: expected fewer than epochs ({epochs}); got "
+                f"{kwargs['initial_epoch']}: nothing would run."
+            )
+        given = list(kwargs.pop("callbacks", None) or [])
+        backups = [c for c in given if isinstance(c, callbacks.BackupAndRestore)]
+
+        def start(dataset):
+            epochs_done, batches_read = backups[0].position() if backups else (0, 0)
+            dataset, kwargs["steps_per_epoch"] = data.epoch_stream(
+                dataset, kwargs.get("steps_per_epoch"), epochs_done, batches_read
+            )
+            return dataset
+
+        x = self.checked_inputs(x, y, start=start)
         if isinstance(x, tf.data.Dataset):
             # A dataset shuffles itself (see `data.make_dataset`); Keras would warn.
             kwargs.setdefault("shuffle", False)
-        given = list(kwargs.pop("callbacks", None) or [])
         if check_finite and not any(
             isinstance(c, callbacks.StopOnNonFinite) for c in given
         ):
-            backups = [c for c in given if hasattr(c, "backup_dir")]
-            given.append(callbacks.StopOnNonFinite(backups[0] if backups else None))
-        before = self._steps_taken() if self.compiled else 0
+            saver = [c for c in given if hasattr(c, "backup_dir")]
+            given.append(callbacks.StopOnNonFinite(saver[0] if saver else None))
+        stepped = _StepSeen()
         with self._input_errors():
-            history = super().fit(x, y, callbacks=given, **kwargs)
-        if history.epoch and self._steps_taken() == before:
+            history = super().fit(x, y, callbacks=given + [stepped], **kwargs)
+        # Keras ends an epoch quietly when the data runs out at once (and, without
+        # XLA, still counts an optimizer step).
+        if history.epoch and not stepped.seen:
             raise ValueError(
                 "x: fit ran no training step: the data yielded no batch (an empty "
                 "dataset, or drop_remainder with a batch larger than the data)."
@@ -497,16 +539,46 @@ class MultiOptimizerModel(keras.Model):
             return super().evaluate(x, y, **kwargs)
 
     def predict(self, x, **kwargs):
-        """`keras.Model.predict` after checking the images (and labels, in a dict)."""
-        images, labels = self.split_inputs(x)
+        """`keras.Model.predict` after checking the images (and labels, in a dict).
+
+        A model whose `call` reads labels (`predict_takes_labels`) takes
+        `{"images": x, "labels": y}`, or a `tf.data.Dataset` of such dicts;
+        others take the images alone.
+        """
+        kind = type(self).__name__
+        spec = x.element_spec if isinstance(x, tf.data.Dataset) else x
+        if self.predict_takes_labels and not isinstance(spec, dict):
+            raise ValueError(
+                f"x: this {kind}'s predict reads each image's label; pass "
+                '{"images": x, "labels": y} (a tuple would be read as (x, y)).'
+            )
+        if isinstance(spec, dict):
+            wanted = {"images", "labels"} if self.predict_takes_labels else {"images"}
+            if set(spec) != wanted:
+                if "labels" in spec and not self.predict_takes_labels:
+                    raise ValueError(
+                        f"labels: this {kind}'s predict reads the images alone; it "
+                        "would ignore the labels."
+                    )
+                raise ValueError(
+                    f"x: expected a dict with the keys {sorted(wanted)}; got keys "
+                    f"{sorted(spec)}."
+                )
         if isinstance(x, dict):
-            if self.num_classes is not None and labels is not None:
+            images, labels = self.split_inputs(x)
+            if self.predict_takes_labels:
                 data.check_fit_labels(
                     images, labels, self.num_classes, one_hot=self.accepts_one_hot,
                     allow_unlabelled=self.accepts_unlabelled, name="labels",
                 )
             if self.image_shape is not None:
                 data.check_fit_data(images, shape=self.image_shape, name="images")
+        elif isinstance(spec, dict):  # a dataset of dicts: checked batch by batch
+            if self.image_shape is not None:
+                data.check_fit_data(x.map(lambda d: d["images"]), shape=self.image_shape)
+            x = data.check_batches(
+                x, num_classes=self.num_classes, allow_unlabelled=self.accepts_unlabelled
+            )
         else:
             x = self.checked_inputs(x, labels_needed=False)
         with self._input_errors():

@@ -409,6 +409,10 @@ class AdversarialAutoencoder(MultiOptimizerModel):
     decoder_takes_labels = False
 
     @property
+    def predict_takes_labels(self):
+        return self.decoder_takes_labels
+
+    @property
     def takes_y(self):
         """Labels go to the variants with classes; the plain AAE takes none."""
         return self.num_classes is not None

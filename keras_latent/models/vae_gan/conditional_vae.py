@@ -51,6 +51,7 @@ class ConditionalVAE(MultiOptimizerModel):
     """
 
     accepts_one_hot = True
+    predict_takes_labels = True
 
     def __init__(self, encoder, decoder, kl_weight=1.0, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -178,7 +179,9 @@ class ConditionalVAE(MultiOptimizerModel):
 
     def transfer(self, x, labels, target_labels):
         """Images `x` of classes `labels` rewritten as `target_labels`, style kept."""
-        return self.decode(self.encode(x, labels), target_labels)
+        codes = self.encode(x, labels)
+        targets = check_class_labels(target_labels, len(codes), self.num_classes, "target_labels")
+        return self.decode(codes, targets)
 
     def sample(self, n, labels, seed=None):
         """`n` images of classes `labels` decoded from `N(0, I)` draws (`seed` fixes them)."""
