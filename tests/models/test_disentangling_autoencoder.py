@@ -147,3 +147,12 @@ def test_mismatched_networks_are_refused():
         kl.DisentanglingAutoencoder(
             **kl.build_disentangling_networks(hidden_units=(8,)), clf_z_steps=-1
         )
+
+
+@pytest.mark.parametrize("odd", ["s_classifier", "z_classifier", "image_classifier"])
+def test_the_classifier_of_another_class_count_is_the_one_named(odd):
+    networks = kl.build_disentangling_networks(z_dim=4, s_dim=4, hidden_units=(8,))
+    inputs = {"s_classifier": 4, "z_classifier": 4, "image_classifier": (28, 28, 1)}
+    networks[odd] = kl.build_linear_classifier(inputs[odd], num_classes=5, name=odd)
+    with pytest.raises(ValueError, match=rf"^{odd}: expected outputs of sizes \[10\]"):
+        kl.DisentanglingAutoencoder(**networks)

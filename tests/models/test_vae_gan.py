@@ -125,6 +125,20 @@ def test_brief_training_logs_every_loss_and_the_steps_taken(mnist_subset):
     assert np.isfinite(metrics["llike_loss"])
 
 
+def test_update_counts_are_logged_by_fit_not_by_evaluate(images):
+    model = families.vae_gan()
+    model.compile()
+    labels = np.arange(len(images)) % 10
+    history = model.fit(
+        images, labels, batch_size=10, epochs=1, verbose=0, validation_data=(images, labels)
+    ).history
+    assert {"d_steps_taken", "g_steps_taken", "val_llike_loss", "val_d_accuracy"} <= set(history)
+    assert not {"val_d_steps_taken", "val_g_steps_taken"} & set(history)
+    results = model.evaluate(images, labels, batch_size=10, verbose=0, return_dict=True)
+    assert set(results) == {"recon_loss", "kl_loss", "llike_loss", "gan_loss", "d_accuracy"}
+    assert all(np.isfinite(value) for value in results.values())
+
+
 def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
     model = families.vae_gan(dropout=0.3, similarity="mse", gamma=0.5)
     assert_config_round_trip(model)

@@ -168,15 +168,21 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         check_network_sizes(
             self.decoder, "decoder", [image], inputs=False, what="the encoders' input shape"
         )
-        for name, size, what in (
-            ("s_classifier", self.s_dim, "s_encoder's code size"),
-            ("z_classifier", self.z_dim, "z_encoder's code size"),
-            ("image_classifier", image, "the encoders' input shape"),
-        ):
+        classifiers = {
+            "s_classifier": (self.s_dim, "s_encoder's code size"),
+            "z_classifier": (self.z_dim, "z_encoder's code size"),
+            "image_classifier": (image, "the encoders' input shape"),
+        }
+        for name, (size, what) in classifiers.items():
             check_network_sizes(getattr(self, name), name, [size], what=what)
+        # The class count most classifiers share, so that the error names the odd one out.
+        counts = {name: getattr(self, name).outputs[0].shape[-1] for name in classifiers}
+        shared = max(counts.values(), key=list(counts.values()).count)
+        agreeing = " and ".join(name for name, count in counts.items() if count == shared)
+        for name in classifiers:
             check_network_sizes(
-                getattr(self, name), name, [self.num_classes], inputs=False,
-                what="the class count of s_classifier",
+                getattr(self, name), name, [shared], inputs=False,
+                what=f"the class count of {agreeing}",
             )
 
     # Training ---------------------------------------------------------------------

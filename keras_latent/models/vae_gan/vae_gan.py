@@ -10,6 +10,7 @@ from keras_latent.models.multi_optimizer_model import check_models, check_networ
 from keras_latent.models.vae_gan.conditional_vae import ConditionalVAE
 
 SIMILARITIES = ("bce", "mse")
+UPDATE_COUNTS = ("d_steps_taken", "g_steps_taken")
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
@@ -46,7 +47,8 @@ class VAEGAN(ConditionalVAE):
     `fit` receives holds `draws_per_step` (`d_steps + g_steps - 1`) parts, one
     per possible update; parts a step does not need go unused (the article's
     loop would have kept them for the next iteration). `d_steps_taken` and
-    `g_steps_taken` log how many updates each player took. With
+    `g_steps_taken` log how many updates each player took (in `fit`'s logs;
+    `evaluate` takes none, so it does not report them). With
     `balance=False` each step is one discriminator update then one
     encoder/decoder update, on one batch; that is also the only way to train
     under a `tf.distribute` strategy, since TensorFlow cannot sum the
@@ -137,10 +139,7 @@ class VAEGAN(ConditionalVAE):
         self.d_threshold, self.g_threshold = float(d_threshold), float(g_threshold)
 
     def tracker_names(self):
-        return (
-            "recon_loss", "kl_loss", "llike_loss", "gan_loss", "d_accuracy", "d_steps_taken",
-            "g_steps_taken",
-        )
+        return ("recon_loss", "kl_loss", "llike_loss", "gan_loss", "d_accuracy", *UPDATE_COUNTS)
 
     def check_discriminator(self):
         """Checks the discriminator against the encoder; raises `ValueError` if not."""
@@ -350,7 +349,8 @@ class VAEGAN(ConditionalVAE):
         parts = self.forward(x, self.one_hot(labels), training=False)
         self._track_parts(parts)
         self.track("d_accuracy", parts["accuracy"])
-        return self.results()
+        # No update runs here: the counts' trackers would report 0.
+        return {name: value for name, value in self.results().items() if name not in UPDATE_COUNTS}
 
     def get_config(self):
         return {
