@@ -314,8 +314,19 @@ def cache_dir():
 _CLASSIFIERS = {}
 
 
-def digit_classifier(data=None, epochs=6, path=None, verbose=1):
-    """The MNIST digit classifier, trained on first use and then loaded from the cache.
+def classifier_path(dataset="mnist"):
+    """Where the classifier of `dataset` is cached: `cache_dir()/digit_classifier.keras`
+    for MNIST, `cache_dir()/classifier_<dataset>.keras` for any other."""
+    name = CLASSIFIER_FILE if dataset == "mnist" else f"classifier_{dataset}.keras"
+    return os.path.join(cache_dir(), name)
+
+
+def digit_classifier(data=None, epochs=6, path=None, verbose=1, dataset=None):
+    """The classifier of a dataset's images, trained on first use and then loaded from the cache.
+
+    The measures that read generated images (`classifier_accuracy`,
+    `frechet_distance`) are only meaningful with a classifier of the images'
+    own dataset: MNIST's reads Fashion-MNIST clothes as digits at random.
 
     Args:
         data: `((x_train, y_train), (x_test, y_test))` or None, when MNIST is loaded
@@ -323,19 +334,33 @@ def digit_classifier(data=None, epochs=6, path=None, verbose=1):
         epochs: int. Training epochs when no cached copy exists. Defaults to 6
             (99.2 % MNIST test accuracy; see the test that checks it).
         path: str or None. Where the model is cached. Defaults to
-            `cache_dir()/digit_classifier.keras`.
+            `classifier_path(dataset)`.
         verbose: int. Keras progress output while training.
+        dataset: str or None. The dataset's name, for the cache's file name;
+            None: MNIST. Needed with `data` unless `path` is given, so that
+            another dataset's classifier is never cached as MNIST's.
     """
-    path = path or os.path.join(cache_dir(), CLASSIFIER_FILE)
+    if data is not None and path is None and dataset is None:
+        raise ValueError(
+            "dataset: name the dataset `data` holds (its classifier is cached under "
+            "that name), or pass path=."
+        )
+    dataset = dataset or "mnist"
+    path = path or classifier_path(dataset)
     if path in _CLASSIFIERS:
         return _CLASSIFIERS[path]
     if os.path.exists(path):
         model = keras.saving.load_model(path)
     else:
+        if data is None and dataset != "mnist":
+            raise ValueError(
+                f"data: no classifier of {dataset!r} is cached at {path}; pass its "
+                "((x_train, y_train), (x_test, y_test)) to train one."
+            )
         from keras_latent import data as data_lib
 
         (x, y), (x_test, y_test) = data if data is not None else data_lib.load_mnist()
-        print(f"Training the digit classifier once ({epochs} epochs); it is cached at {path}")
+        print(f"Training the {dataset} classifier once ({epochs} epochs); it is cached at {path}")
         batch_size = 128
         model = build_digit_classifier(
             x.shape[1:],
@@ -344,7 +369,7 @@ def digit_classifier(data=None, epochs=6, path=None, verbose=1):
         )
         model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose)
         _, accuracy = model.evaluate(x_test, y_test, verbose=0)
-        print(f"Digit classifier test accuracy: {accuracy:.4f}")
+        print(f"{dataset} classifier test accuracy: {accuracy:.4f}")
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         checkpoints.save_model(model, path)  # atomic: several workers may write it
     _CLASSIFIERS[path] = model

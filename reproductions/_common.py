@@ -13,6 +13,7 @@ import platform
 import shutil
 import sys
 import time
+import zlib
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -126,6 +127,7 @@ def start(name, args, settings):
     configure(args)
     keras.utils.set_random_seed(args.seed)
     TRAINED.clear()
+    CLASSIFIER.clear()
     # Across machines the chief writes --out; every other worker writes a scratch
     # copy (its saves must run too) and reads the chief's checkpoints.
     args.shared_out = args.out
@@ -133,6 +135,10 @@ def start(name, args, settings):
     if args.out != args.shared_out:
         print(f"not the chief: the chief writes {args.shared_out}; this worker {args.out}")
     os.makedirs(args.out, exist_ok=True)
+    # A metrics.json a kill left half written (`checkpoints.write_json`) goes first.
+    from keras_latent import checkpoints
+
+    checkpoints.remove_partial_files(args.out)
     print(f"{name}: {'QUICK smoke run' if args.quick else 'full run'}, seed {args.seed}")
     print(json.dumps(settings, indent=2))
     print(f"writing to {args.out}")
@@ -228,14 +234,16 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None, meas
     Every file is written atomically (`keras_latent.checkpoints`): a kill while
     one is written leaves a partial file that the next start reports and
     removes, and a finished model that cannot be loaded is trained again
-    (resuming from its backup). `<tag>.time.json` (`callbacks.TrainingClock`)
+    (resuming from its backup). NumPy arrays go to `fit` as a dataset shuffled
+    with a seed drawn from `stamp`, so a resumed run reads the batches an
+    uninterrupted one would. `<tag>.time.json` (`callbacks.TrainingClock`)
     counts the model's steps and training time over every leg; `TRAINED[tag]`
     holds them for `write_metrics`. `measures`, `{name: (measure, every)}`, are
     measured every `every` epochs into `<tag>.<name>.json`
     (`callbacks.MeasureEvery`); `TRAINED[tag]["curves"][name]` holds each curve,
     `[(steps, value), ...]`, over every leg.
     """
-    from keras_latent import callbacks, checkpoints, distribute
+    from keras_latent import callbacks, checkpoints, data, distribute
 
     chief = distribute.is_chief()  # across machines the chief alone writes here
     if chief:
@@ -285,6 +293,15 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None, meas
                     os.remove(path)
     distribute.barrier()  # no worker reads the backup before the chief has cleared it
     model = build()
+    if not hasattr(x, "element_spec"):
+        # Keras shuffles arrays from TensorFlow's global random state, which no
+        # backup holds; a dataset seeded by the stamp resumes in the same order.
+        fit_kwargs = dict(fit_kwargs)
+        x = data.make_dataset(
+            x, y, batch_size=fit_kwargs.pop("batch_size", 32),
+            shuffle=fit_kwargs.pop("shuffle", True), seed=zlib.crc32(wanted.encode()),
+        )
+        y = None
     given = list(fit_kwargs.pop("callbacks", []))
     saver = callbacks.BackupAndRestore(backup, delete_on_end=False)
     model.fit(x, y, callbacks=given + [saver, clock, *curves.values()], **fit_kwargs)
@@ -303,30 +320,74 @@ def checkpoint_dir(args):
     return os.path.join(getattr(args, "shared_out", args.out), "checkpoints")
 
 
-def digit_classifier_or_none(args, image_shape, num_classes):
-    """The cached MNIST digit classifier, or None where it cannot read these images.
+# The image classifier behind this run's classifier measures, or why there is none:
+# filled by `classifier_or_none`, written into metrics.json by `write_metrics`.
+CLASSIFIER = {}
 
-    A --quick run uses it only when a cached copy exists (training it takes a few
-    minutes); a full run trains it on first use.
+# A --quick run trains a classifier only on a set this small (digits: seconds).
+QUICK_CLASSIFIER_IMAGES = 10000
+
+
+def dataset_key(args):
+    """The run's dataset as a name for its cached classifier: `mnist`,
+    `fashion_mnist`, `digits`, or `npz-<first 12 hex digits of the file's SHA-1>`."""
+    if not str(args.dataset).endswith(".npz"):
+        return args.dataset
+    import hashlib
+
+    with open(args.dataset, "rb") as f:
+        return "npz-" + hashlib.sha1(f.read()).hexdigest()[:12]
+
+
+def classifier_or_none(args, image_shape, num_classes):
+    """A classifier of the run's own dataset, or None (the reason in metrics.json).
+
+    Measures read by a classifier (label accuracy, Frechet distance, transfer and
+    swap accuracy) come from one trained on the data the run trained on, never
+    from another dataset's. It is trained on that dataset's training set on first
+    use and cached (`evaluation.classifier_path`); a --quick run trains one only
+    for a small set (scikit-learn's digits) and otherwise uses a cached copy when
+    there is one. `CLASSIFIER` records which was used, or why none was.
     """
-    from keras_latent import data, evaluation
+    from keras_latent import data, distribute, evaluation
 
-    if tuple(image_shape) != (28, 28, 1) or num_classes != 10:
-        return None
-    from keras_latent import distribute
+    key = dataset_key(args)
+    path = evaluation.classifier_path(key)
+    CLASSIFIER.clear()
+    CLASSIFIER.update(dataset=key, file=path)
 
-    cached = os.path.join(evaluation.cache_dir(), evaluation.CLASSIFIER_FILE)
-    # Across machines every worker decides alike (a worker without the cache skips
-    # it for all), then loads or trains its own copy outside the strategy.
-    if args.quick and min(distribute.gather(os.path.exists(cached))) == 0:
-        print("--quick: no cached digit classifier; classifier metrics are skipped")
+    def skipped(reason):
+        print(f"classifier measures are skipped: {reason}")
+        CLASSIFIER["skipped"] = reason
         return None
+
+    # Across machines every worker decides alike (one without the cache decides
+    # for all), then loads or trains its own copy outside the strategy.
+    cached = min(distribute.gather(int(os.path.exists(path)))) == 1
     try:
         with distribute.on_this_worker():
-            return evaluation.digit_classifier(verbose=2)
+            if cached:
+                classifier = evaluation.digit_classifier(path=path, dataset=key)
+            else:
+                (x, y), test = data.load_dataset(args.dataset, data_dir=args.data_dir)
+                if args.quick and len(x) > QUICK_CLASSIFIER_IMAGES:
+                    return skipped(
+                        f"--quick trains no classifier of {key} ({len(x)} training "
+                        f"images) and none is cached at {path}; a full run trains it"
+                    )
+                classifier = evaluation.digit_classifier(
+                    ((x, y), test), path=path, verbose=2, dataset=key
+                )
     except data.DatasetUnavailableError as error:
-        print(f"digit classifier unavailable ({error}); classifier metrics are skipped")
-        return None
+        return skipped(f"the {key} training set is unavailable to train one ({error})")
+    if tuple(classifier.input_shape[1:]) != tuple(image_shape) or \
+            classifier.output_shape[-1] != num_classes:
+        return skipped(
+            f"the cached {path} reads {classifier.input_shape[1:]} images of "
+            f"{classifier.output_shape[-1]} classes; this run's are {tuple(image_shape)} "
+            f"of {num_classes}"
+        )
+    return classifier
 
 
 def versions():
@@ -358,6 +419,7 @@ def write_metrics(out, name, metrics, settings, args, started, tolerances=None):
         "metrics": metrics,
         "tolerances": tolerances or {},
         "settings": settings,
+        "classifier": dict(CLASSIFIER) or None,
         **wall_times(time.time() - started),
         "versions": versions(),
     }

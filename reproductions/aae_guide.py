@@ -462,7 +462,7 @@ def supervised_part(args, settings, data):
     )
     reconstructions = model.predict({"images": x_test, "labels": y_test}, batch_size=500, verbose=0)
     grid, generated, asked = style_grid(model, x_test, y_test, num_classes)
-    classifier = _common.digit_classifier_or_none(args, image_shape, num_classes)
+    classifier = _common.classifier_or_none(args, image_shape, num_classes)
     styles = model.encode(x_test)
     drawn = np.tile(np.arange(num_classes), 200)
     metrics = {

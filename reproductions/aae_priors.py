@@ -392,7 +392,7 @@ def supervised_part(args, settings, train, held_out, metrics):
 
     (x_train, y_train), (x_eval, y_eval) = train, held_out
     num_classes = int(y_train.max()) + 1
-    classifier = _common.digit_classifier_or_none(args, x_train.shape[1:], num_classes)
+    classifier = _common.classifier_or_none(args, x_train.shape[1:], num_classes)
     share = f"{100 * settings['label_share']:g} % of the labels"
     parts = (
         ("supervised", "Supervised AAE", train_supervised, 10,

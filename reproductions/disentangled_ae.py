@@ -191,7 +191,7 @@ def main(argv=None):
     }
     other = np.random.default_rng(args.seed).permutation(len(x_test))
     swapped = model.swap(x_test[other], x_test)  # digit of x_test[other], style of x_test
-    classifier = _common.digit_classifier_or_none(args, image_shape, num_classes)
+    classifier = _common.classifier_or_none(args, image_shape, num_classes)
     metrics = {
         "clf_s_accuracy": float(np.mean(model.classify(x_test).argmax(1) == y_test)),
         "probe_accuracy": probes,

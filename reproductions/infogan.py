@@ -213,9 +213,10 @@ def main(argv=None):
         x_train, y_train, batch_size=batch, seed=args.seed, drop_remainder=True
     ).repeat()
     grid_inputs = fixed_inputs(settings, num_classes, 16, args.seed)
+    folder = os.path.join(args.out, "grids")
     grids = callbacks.ImageGrids(
-        lambda model: model.generate(*grid_inputs), os.path.join(args.out, "grids"),
-        every=settings["grid_every"], ncols=4, gif="training.gif",
+        lambda model: model.generate(*grid_inputs), folder, every=settings["grid_every"],
+        ncols=4,
     )
     stamp = {"settings": {k: v for k, v in settings.items()
                           if k not in ("evaluation_size", "sweep_rows", "grid_every")},
@@ -231,7 +232,7 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed + 1)
     asked = rng.integers(0, num_classes, n)
     generated = model.sample(n, labels=asked, seed=args.seed + 1)
-    classifier = _common.digit_classifier_or_none(args, image_shape, num_classes)
+    classifier = _common.classifier_or_none(args, image_shape, num_classes)
     noise, labels, _ = fixed_inputs(settings, num_classes, settings["sweep_rows"], args.seed + 2)
     columns = SWEEP[2]
     factors = {"slant": evaluation.slant, "stroke_width": evaluation.stroke_width}
@@ -268,7 +269,12 @@ def main(argv=None):
     print(f"label accuracy {metrics['label_accuracy']}; codes {code_metrics}; "
           f"Frechet {metrics['frechet_distance']}; Q on test {metrics['q_test_accuracy']:.4f}")
 
-    paths = list(grids.paths)
+    # The GIF joins the frames on disk: a resumed run's holds every leg's.
+    gif = callbacks.join_frames(
+        folder, "grid", settings["grid_every"], metrics["steps"],
+        os.path.join(folder, "training.gif"),
+    )
+    paths = list(grids.paths) + ([gif] if gif else [])
     shown = min(10, len(noise))
     label_grid = model.generate(
         np.repeat(noise[:shown], num_classes, axis=0),

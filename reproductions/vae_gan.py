@@ -188,8 +188,10 @@ def main(argv=None):
     from keras_latent import callbacks, data, evaluation, plotting
 
     image_shape, num_classes = x_train.shape[1:], int(y_train.max()) + 1
-    classifier = _common.digit_classifier_or_none(args, image_shape, num_classes)
+    classifier = _common.classifier_or_none(args, image_shape, num_classes)
     n = min(settings["evaluation_size"], len(x_test))
+    steps = settings["epochs"] * settings["steps_per_epoch"]
+    grids = os.path.join(args.out, "grids")
     models, metrics, paths = {}, {}, []
     for latent_dim in settings["latent_dims"]:
         for kind in ("cvae", "vae_gan"):
@@ -202,14 +204,12 @@ def main(argv=None):
                 x_train, y_train, batch_size=settings["batch_size"] * parts, seed=args.seed,
                 drop_remainder=True,
             ).repeat()
-            given = []
-            if kind == "vae_gan" and latent_dim == 2:
-                label = settings["gif_label"] % num_classes
-                given.append(callbacks.ImageGrids(
-                    lambda model, label=label: manifold(model, label),
-                    os.path.join(args.out, "grids"), every=settings["grid_every"], ncols=GRID,
-                    prefix=f"manifold_{label}", gif=f"manifold_{label}.gif",
-                ))
+            animated = kind == "vae_gan" and latent_dim == 2
+            label = settings["gif_label"] % num_classes
+            given = [callbacks.ImageGrids(
+                lambda model: manifold(model, label), grids, every=settings["grid_every"],
+                ncols=GRID, prefix=f"manifold_{label}",
+            )] if animated else []
             stamp = {"settings": {k: v for k, v in settings.items()
                                   if k not in ("evaluation_size", "grid_every")},
                      "seed": args.seed, "latent_dim": latent_dim}
@@ -219,10 +219,15 @@ def main(argv=None):
                      verbose=2, callbacks=given),
                 _common.checkpoint_dir(args), tag, stamp,
             )
-            # Keras' History of this run's epochs; none for a model loaded finished.
-            history = getattr(getattr(model, "history", None), "history", {})
             models[tag] = model
             paths += [p for c in given for p in c.paths]
+            if animated:
+                gif = callbacks.join_frames(  # every leg's frames, from the disk
+                    grids, f"manifold_{label}", settings["grid_every"], steps,
+                    os.path.join(grids, f"manifold_{label}.gif"),
+                )
+                if gif is not None:
+                    paths.append(gif)
             rebuilt = model.reconstruct(x_test[:n], y_test[:n])
             asked = np.arange(n) % num_classes
             generated = model.sample(n, labels=asked, seed=args.seed + 1)
@@ -247,15 +252,18 @@ def main(argv=None):
                 row["generated_label_accuracy"] = evaluation.classifier_accuracy(
                     generated, asked, classifier
                 )
-            for key in ("d_steps_taken", "g_steps_taken"):
-                if key in history:  # this run's epochs (none when loaded finished)
-                    row[f"mean_{key}"] = float(np.mean(history[key]))
+            if kind == "vae_gan":
+                # The optimizers' counts are saved with the model, so a resumed or loaded
+                # model gives the whole run's means; fit's History holds this leg's alone.
+                updates = {"d": model.discriminator_optimizer, "g": model.encoder_optimizer}
+                for player, optimizer in updates.items():
+                    row[f"mean_{player}_steps_taken"] = float(optimizer.iterations.numpy()) / steps
             metrics[tag] = row
             print(tag, row)
     metrics["train_to_test_frechet_distance"] = (
         evaluation.frechet_distance(x_test[:n], x_train[:n], classifier) if classifier else None
     )
-    metrics["steps"] = settings["epochs"] * settings["steps_per_epoch"]
+    metrics["steps"] = steps
     metrics["batch_size"] = settings["batch_size"]
     metrics["targets"] = TARGETS
 

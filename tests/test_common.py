@@ -68,6 +68,11 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
     times = _common.wall_times(this_leg=1.0)
     assert times["total_wall_time_s"] == pytest.approx(1.0 + resumed["train_time_s"])
     assert times["models"] == {"aae": {"steps": 16, "train_time_s": resumed["train_time_s"]}}
+    # The same run never stopped: the same weights (arrays are shuffled with a seed
+    # drawn from the stamp, so the resumed leg read the batches this one did).
+    whole = _common.fit_or_resume(build, images, dict(fit), str(tmp_path / "whole"), "aae", stamp)
+    for a, b in zip(whole.weights, model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
     # Other settings: the finished model is not reused.
     fresh = _common.fit_or_resume(build, images, dict(fit), folder, "aae", {"settings": {"epochs": 5}})
     assert fresh.d_optimizer.iterations.numpy() == 4 * 4 and fresh is not again
@@ -143,3 +148,33 @@ def test_set_overrides_a_setting_and_refuses_an_unknown_one():
     for bad in ("lr=0.1", "code_loss"):
         with pytest.raises(ValueError, match="^--set: expected KEY=VALUE"):
             _common.settings_for(_common.parse_args("x", "x", ["--set", bad]), full, {})
+
+
+def test_a_run_starts_by_removing_what_a_kill_left_half_written(tmp_path):
+    # A kill inside checkpoints.write_json leaves the temporary file beside metrics.json.
+    partial = tmp_path / ".partial-4242-metrics.json"
+    partial.write_text('{"metrics": {')
+    (tmp_path / "metrics.json").write_text("{}")
+    args = _common.parse_args("toy", "A toy script.", ["--out", str(tmp_path)])
+    _common.start("toy", args, {"epochs": 1})
+    assert not partial.exists() and (tmp_path / "metrics.json").exists()
+
+
+def test_a_run_reads_its_measures_with_a_classifier_of_its_own_dataset(tmp_path, monkeypatch):
+    from keras_latent import evaluation
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(evaluation, "_CLASSIFIERS", {})
+    args = _common.parse_args("toy", "A toy script.", ["--quick", "--dataset", "digits"])
+    # Small enough for a quick run to train: it does, and caches it under its name.
+    classifier = _common.classifier_or_none(args, (28, 28, 1), 10)
+    assert _common.CLASSIFIER == {"dataset": "digits", "file": evaluation.classifier_path("digits")}
+    assert os.path.exists(evaluation.classifier_path("digits"))
+    assert not os.path.exists(evaluation.classifier_path("mnist"))
+    (_, _), (xt, yt) = kl.data.load_digits()
+    assert evaluation.classifier_accuracy(xt, yt, classifier) > 0.8
+    # Images of another shape than the cached classifier reads: no measure from it.
+    assert _common.classifier_or_none(args, (32, 32, 3), 10) is None
+    assert "(32, 32, 3)" in _common.CLASSIFIER["skipped"]
+    with pytest.raises(ValueError, match="^dataset: name the dataset"):
+        evaluation.digit_classifier(data=((xt, yt), (xt, yt)))
