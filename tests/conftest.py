@@ -22,3 +22,12 @@ def mnist_subset():
 def images():
     rng = np.random.default_rng(0)
     return rng.uniform(size=(32, 28, 28, 1)).astype("float32")
+
+
+def pytest_collection_modifyitems(items):
+    # The tests whose data is MNIST when it is on the machine (`.ci/run` runs them
+    # again with $KERAS_LATENT_DATA_DIR): those that read `mnist_subset`, and those
+    # marked by hand (the reproductions' quick runs).
+    for item in items:
+        if "mnist_subset" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mnist)

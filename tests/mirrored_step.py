@@ -23,6 +23,8 @@ import sys
 import tensorflow as tf
 
 REPLICAS = 2
+# Largest difference allowed between the two ways, per unit of the step's largest move.
+TOLERANCE = 1e-5
 UNITS = (32,)
 BATCH = 16
 

@@ -31,9 +31,10 @@ def mirrored_results():
 @pytest.mark.parametrize("variant", list(mirrored_step.VARIANTS))
 def test_one_mirrored_step_matches_one_step_on_one_device(mirrored_results, variant):
     result = mirrored_results[variant]
-    # The step moved the weights, and both ways moved them to the same place.
+    # The step moved the weights, and both ways moved them to the same place, up
+    # to float32 sums taken in another order (relative to how far the step moved).
     assert result["max_change"] > 1e-2
-    assert result["max_difference"] < 1e-5
+    assert result["max_difference"] < mirrored_step.TOLERANCE * max(1.0, result["max_change"])
 
 
 def test_replica_draws_outside_a_strategy_is_the_plain_draw():

@@ -111,6 +111,7 @@ def test_classifier_is_trained_once_cached_and_used(mnist_subset, tmp_path, monk
         evaluation.classifier_accuracy(xt[:2], [0, 10], reloaded)
 
 
+@pytest.mark.mnist
 @pytest.mark.skipif(
     not os.environ.get(data.DATA_DIR_VARIABLE), reason="needs the real MNIST files"
 )

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from tests import mirrored_step
 from tests.helpers import local_cluster
 
 pytestmark = pytest.mark.multiworker
@@ -84,7 +85,8 @@ def test_one_step_across_two_workers_matches_one_step_on_one_device(worker_steps
     rows, backups = worker_steps
     for worker in rows:  # every worker holds the same weights after the step
         assert worker[variant]["max_change"] > 1e-2
-        assert worker[variant]["max_difference"] < 1e-5
+        row = worker[variant]
+        assert row["max_difference"] < mirrored_step.TOLERANCE * max(1.0, row["max_change"])
     # `fit` ran outside the strategy's scope: the chief alone wrote the backup.
     assert sorted(os.listdir(os.path.join(backups, variant))) == [
         "epoch-00001.weights.h5", "state.json"

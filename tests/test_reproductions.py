@@ -13,6 +13,15 @@ def read_metrics(folder):
         return json.load(f)
 
 
+def training_images(record):
+    """How many training images the run's dataset holds (it records which it read)."""
+    from keras_latent import data
+
+    (x, _), _ = data.load_dataset(record["settings"]["dataset"])
+    return len(x)
+
+
+@pytest.mark.mnist
 def test_aae_priors_quick(tmp_path):
     from reproductions import aae_priors
 
@@ -45,10 +54,11 @@ def test_aae_priors_quick(tmp_path):
     quick = {**settings, **aae_priors.QUICK}
     models = record["models"]
     assert len(models) == len(quick["priors"]) + len(quick["supervised_priors"]) + 1
-    per_epoch = min(quick["train_size"], 60000) // quick["batch_size"]
-    assert models["aae_gaussian"]["steps"] == quick["epochs"] * per_epoch
-    assert models["semi_supervised_aae_mixture"]["steps"] == (
-        quick["semi_supervised_epochs"] * per_epoch
+    # The steps of the data actually read: MNIST, or the digits fallback offline.
+    images = min(training_images(record), quick["train_size"])
+    assert models["aae_gaussian"]["steps"] == quick["epochs"] * -(-images // quick["batch_size"])
+    assert models["semi_supervised_aae_mixture"]["steps"] == (  # whole batches only
+        quick["semi_supervised_epochs"] * (images // quick["batch_size"])
     )
     assert record["total_wall_time_s"] == pytest.approx(record["wall_time_s"], abs=0.5)
     assert {"python", "keras", "tensorflow", "keras_latent"} <= set(record["versions"])
@@ -57,6 +67,7 @@ def test_aae_priors_quick(tmp_path):
     # Reusing finished models: tests/test_common.py (kept out of here for time).
 
 
+@pytest.mark.mnist
 def test_aae_guide_quick(tmp_path):
     from reproductions import aae_guide
 
@@ -87,6 +98,7 @@ def test_aae_guide_refuses_unknown_parts(tmp_path, parts):
     assert not os.path.exists(tmp_path / "metrics.json")
 
 
+@pytest.mark.mnist
 def test_disentangled_ae_quick(tmp_path):
     from reproductions import disentangled_ae
 
@@ -99,7 +111,8 @@ def test_disentangled_ae_quick(tmp_path):
     record = read_metrics(tmp_path)
     metrics = record["metrics"]
     assert record["settings"]["epochs"] == disentangled_ae.QUICK["epochs"]
-    assert metrics["steps"] == disentangled_ae.QUICK["train_size"] // 128
+    images = min(training_images(record), disentangled_ae.QUICK["train_size"])
+    assert metrics["steps"] == images // 128
     # One epoch on 3000 digits already puts the label in s.
     assert metrics["clf_s_accuracy"] > 0.5
     assert metrics["probe_accuracy"]["s"]["linear"] > 0.5
@@ -122,6 +135,7 @@ def test_infogan_correlations_and_a_measure_that_never_moves():
     assert flat == {"within_rows": None, "pooled": None, "effect": 0.0}
 
 
+@pytest.mark.mnist
 def test_infogan_quick(tmp_path):
     from reproductions import infogan
 
@@ -147,20 +161,85 @@ def test_infogan_quick(tmp_path):
     assert accuracy is None or 0 <= accuracy <= 1
 
 
-def test_vae_gan_quick(tmp_path):
+class Killed(Exception):
+    """Stands for the process being killed."""
+
+
+@pytest.mark.mnist
+def test_vae_gan_quick_killed_resumed_and_reloaded(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    from keras_latent import checkpoints
     from reproductions import vae_gan
 
-    paths = vae_gan.main(["--quick", "--out", str(tmp_path)])
-    assert not os.path.exists(tmp_path / "checkpoints")
-    names = {os.path.basename(p) for p in paths}
-    assert {"reconstructions.png", "manifold_cvae.png", "manifold_vae_gan.png",
-            "style_transfer.png", "codes.png", "manifold_7.gif", "metrics.json"} <= names
-    for path in paths:
-        assert os.path.getsize(path) > 500
-    metrics = read_metrics(tmp_path)["metrics"]
-    assert metrics["steps"] == 10
+    argv = ["--quick", "--out", str(tmp_path)]
+    save_model = checkpoints.save_model
+
+    def killed_before_the_finished_save(model, path):
+        if os.path.basename(path) == "vae_gan_2.keras":
+            raise Killed
+        save_model(model, path)
+
+    # Killed after the VAE+GAN's last epoch is backed up, before its finished model is saved.
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints, "save_model", killed_before_the_finished_save)
+        with pytest.raises(Killed):
+            vae_gan.main(argv)
+    capsys.readouterr()
+    settings = {**vae_gan.SETTINGS, **vae_gan.QUICK}
+    steps = settings["epochs"] * settings["steps_per_epoch"]
+    frames = len(range(0, steps + 1, settings["grid_every"]))  # at 0, 5 and 10 steps
+    gif = str(tmp_path / "grids" / f"manifold_{settings['gif_label']}.gif")
+    legs = []
+    for leg, options in (
+        ("resuming after epoch 1", ["--keep-checkpoints"]),
+        ("vae_gan_2: loading the finished model", []),
+    ):
+        paths = vae_gan.main(argv + options)
+        assert leg in capsys.readouterr().out  # the leg this test means to run
+        names = {os.path.basename(p) for p in paths}
+        assert {"reconstructions.png", "manifold_cvae.png", "manifold_vae_gan.png",
+                "style_transfer.png", "codes.png", "manifold_7.gif", "metrics.json"} <= names
+        for path in paths:
+            assert os.path.getsize(path) > 500
+        # Every leg's frames, not only those of the leg that wrote the GIF.
+        assert Image.open(gif).n_frames == frames
+        legs.append(read_metrics(tmp_path)["metrics"])
+    assert not os.path.exists(tmp_path / "checkpoints")  # --quick drops them at the end
+    resumed, loaded = legs
+    assert resumed["steps"] == 10
     for tag in ("cvae_2", "vae_gan_2"):
-        assert 0 < metrics[tag]["reconstruction_bce"] < 1
+        assert 0 < resumed[tag]["reconstruction_bce"] < 1
+        assert set(loaded[tag]) == set(resumed[tag])
     # The article's balancing rule ran: at least one update of each player a step.
-    assert 1 <= metrics["vae_gan_2"]["mean_d_steps_taken"] <= 3
-    assert 1 <= metrics["vae_gan_2"]["mean_g_steps_taken"] <= 3
+    for key in ("mean_d_steps_taken", "mean_g_steps_taken"):
+        assert 1 <= resumed["vae_gan_2"][key] <= 3
+        assert loaded["vae_gan_2"][key] == resumed["vae_gan_2"][key]
+
+
+def test_no_measure_comes_from_a_classifier_of_another_dataset(tmp_path, monkeypatch):
+    import numpy as np
+
+    from keras_latent import data, evaluation
+    from reproductions import _common, disentangled_ae
+
+    # An MNIST classifier in the cache, and a run on other 28x28 ten-class images.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr(evaluation, "_CLASSIFIERS", {})
+    os.makedirs(os.path.dirname(evaluation.classifier_path("mnist")))
+    evaluation.build_digit_classifier().save(evaluation.classifier_path("mnist"))
+    (x, y), (xt, yt) = data.load_digits()
+    other = str(tmp_path / "other.npz")
+    np.savez(other, x_train=x, y_train=y, x_test=xt, y_test=yt)
+    # As for a large dataset: a quick run trains no classifier of its own.
+    monkeypatch.setattr(_common, "QUICK_CLASSIFIER_IMAGES", 0)
+    disentangled_ae.main([
+        "--quick", "--out", str(tmp_path / "run"), "--dataset", other,
+        "--set", "hidden_units=[32]", "--set", "tsne_size=100",
+    ])
+    record = read_metrics(tmp_path / "run")
+    assert record["metrics"]["swap_accuracy"] is None
+    assert record["metrics"]["reconstruction_accuracy"] is None
+    assert record["classifier"]["dataset"].startswith("npz-")
+    assert "--quick trains no classifier" in record["classifier"]["skipped"]
+    assert not os.path.exists(record["classifier"]["file"])
