@@ -386,7 +386,7 @@ def fit_killed_at(make, data, fit, folder, kills):
     for stop in [*kills, None]:
         keras.utils.set_random_seed(0)  # every start builds the same weights
         model = make()
-        model.compile()
+        model.compile(jit_compile=False)  # an XLA compile per leg costs the suite's time
         given = ([StopAfter(stop)] if stop is not None else []) + [
             callbacks.BackupAndRestore(folder, delete_on_end=False)
         ]
