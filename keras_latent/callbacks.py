@@ -51,9 +51,9 @@ class BackupAndRestore(keras.callbacks.Callback):
     with a seeded shuffle (or none) a resumed run equals an uninterrupted one,
     weight for weight; not so for a dataset of unknown length (after a
     `filter`), which Keras reads a fresh pass each epoch. NumPy arrays
-    resume exactly with `shuffle=False`; with Keras' `shuffle=True` each epoch's
-    order comes from TensorFlow's global random state, which no backup holds,
-    so the epochs after the cut are shuffled afresh.
+    resume exactly with `shuffle=False`; with Keras' `shuffle=True`, only after
+    the same `keras.utils.set_random_seed` (Keras 3.15 then shuffles every
+    epoch into one order; without a seed each process draws its own).
 
     Args:
         backup_dir: str. Folder of the backup, one per run.

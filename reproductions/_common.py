@@ -294,8 +294,9 @@ def fit_or_resume(build, x, fit_kwargs, checkpoint_dir, tag, stamp, y=None, meas
     distribute.barrier()  # no worker reads the backup before the chief has cleared it
     model = build()
     if not hasattr(x, "element_spec"):
-        # Keras shuffles arrays from TensorFlow's global random state, which no
-        # backup holds; a dataset seeded by the stamp resumes in the same order.
+        # Keras 3.15 shuffles arrays into one order for every epoch under a global
+        # seed (and into a process's own without one); a dataset seeded by the
+        # stamp is reshuffled each epoch and resumes in the same order.
         fit_kwargs = dict(fit_kwargs)
         x = data.make_dataset(
             x, y, batch_size=fit_kwargs.pop("batch_size", 32),
