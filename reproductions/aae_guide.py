@@ -132,7 +132,7 @@ Departures from the article:
   reconstruction and regularisation phases learn from the unlabelled minibatch
   alone (`--set unsupervised_rows_semi_supervised=unlabelled`); by default the
   labelled images of each batch take part in them too. Which of these helped and
-  which did not is in DEVELOPERS.md ("Issue 15 so far").
+  which did not is in `docs/aae_fidelity_probes.md`.
 - The test-error curve is measured on the test set for the figure alone: no setting
   or checkpoint is chosen from it.
 
