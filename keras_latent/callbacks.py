@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from keras_latent import checkpoints, distribute, plotting
+from keras_latent.checks import check_number
 
 STATE_FILE = "state.json"
 
@@ -84,10 +85,8 @@ class BackupAndRestore(keras.callbacks.Callback):
         super().__init__()
         if not backup_dir:
             raise ValueError(f"backup_dir: expected a folder name; got {backup_dir!r}.")
-        if not isinstance(keep, int) or keep < 1:
-            raise ValueError(f"keep: expected a positive int of epochs; got {keep!r}.")
         self.backup_dir = str(backup_dir)
-        self.keep = keep
+        self.keep = check_number(keep, "keep", minimum=1, integer=True, what="epochs")
         self.delete_on_end = delete_on_end
         self.last_good = None
         self._entries = []
@@ -321,11 +320,9 @@ class ImageGrids(keras.callbacks.Callback):
         super().__init__()
         if not callable(draw):
             raise ValueError(f"draw: expected a callable draw(model); got {draw!r}.")
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every: expected a positive int of steps; got {every!r}.")
         self.draw = draw
         self.folder = folder
-        self.every = every
+        self.every = check_number(every, "every", minimum=1, integer=True, what="steps")
         self.ncols = ncols
         self.prefix = prefix
         self.gif = gif
@@ -464,9 +461,8 @@ class MeasureEvery(keras.callbacks.Callback):
 
     def __init__(self, path, measure, every=1, write=True):
         super().__init__()
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every: expected a positive int; got {every!r}.")
-        self.path, self.measure, self.every, self.write = path, measure, every, write
+        self.every = check_number(every, "every", minimum=1, integer=True, what="epochs")
+        self.path, self.measure, self.write = path, measure, write
 
     def _records(self):
         try:

@@ -2,8 +2,10 @@
 
 Every model in keras-latent trains on images shaped `(N, height, width, channels)`,
 float32 in [0, 1], with integer labels where a model uses them. The helpers here load
-such arrays and turn them into batched `tf.data.Dataset`s; `check_images` and
-`check_labels` are the validation every `fit` runs before any graph is built.
+such arrays and turn them into batched `tf.data.Dataset`s; `check_fit_data` and
+`check_fit_labels` are the validation every `fit` runs before any graph is built
+(arrays through `keras_latent.checks`, datasets by their element spec), and
+`check_batches` checks a dataset's batches as they are read.
 
 Example:
 
@@ -20,6 +22,15 @@ import zlib
 
 import numpy as np
 import tensorflow as tf
+
+# `check_images` and `check_labels` stay importable from here (`data.check_images`).
+from keras_latent.checks import (
+    check_images,
+    check_labels,
+    check_number,
+    check_one_hot,
+    check_one_per_image,
+)
 
 DATA_DIR_VARIABLE = "KERAS_LATENT_DATA_DIR"
 DATASET_NAMES = ("mnist", "fashion_mnist", "digits")
@@ -211,62 +222,6 @@ def load_dataset(name="mnist", data_dir=None):
         f"dataset: expected one of {DATASET_NAMES} or a path to an .npz file; "
         f"got {name!r}."
     )
-
-
-def check_images(x, name="x", shape=None):
-    """Checks an image array: rank 4, not empty, floating, finite, in [0, 1], of `shape`.
-
-    Args:
-        x: array-like. The images.
-        name: str. The argument name used in error messages.
-        shape: tuple or None. Expected `(height, width, channels)`; `None` entries
-            match any size.
-
-    Raises:
-        ValueError: naming `name` and what was expected.
-    """
-    x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(
-            f"{name}: expected images shaped (batch, height, width, channels); "
-            f"got an array of shape {x.shape}."
-        )
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(
-            f"{name}: expected floating-point images in [0, 1]; got dtype "
-            f"{x.dtype} (divide integer images by 255)."
-        )
-    if shape is not None and any(
-        want is not None and want != got for want, got in zip(shape, x.shape[1:])
-    ):
-        raise ValueError(
-            f"{name}: expected images of shape {tuple(shape)} (the model's input); "
-            f"got {x.shape[1:]}."
-        )
-    if len(x) == 0:
-        raise ValueError(f"{name}: expected at least one image; got an empty array.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name}: contains NaN or infinite values.")
-    if x.size and (x.min() < 0.0 or x.max() > 1.0):
-        raise ValueError(
-            f"{name}: expected values in [0, 1]; got [{x.min():.3g}, {x.max():.3g}]."
-        )
-
-
-def check_labels(y, num_classes, name="y", allow_unlabelled=False):
-    """Checks integer labels in `[0, num_classes)` (or -1 when unlabelled is allowed)."""
-    y = np.asarray(y)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(
-            f"{name}: expected a 1-D array of integer class labels; got shape "
-            f"{y.shape} and dtype {y.dtype}."
-        )
-    low = -1 if allow_unlabelled else 0
-    if y.size and (y.min() < low or y.max() >= num_classes):
-        raise ValueError(
-            f"{name}: expected labels in [{low}, {num_classes - 1}] for "
-            f"{num_classes} classes; got [{y.min()}, {y.max()}]."
-        )
 
 
 def check_fit_data(x, shape, name="x"):
@@ -465,22 +420,9 @@ def check_fit_labels(x, y, num_classes, allow_unlabelled=False, one_hot=True, na
         raise ValueError(
             f"{name}: this model needs labels; call fit(x, y) with one label per image."
         )
-    y = np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"{name}: expected one label per image ({len(x)}); got {len(y)}.")
+    y = check_one_per_image(y, len(x), name=name)
     if y.ndim == 2 and one_hot:
-        if y.shape[1] != num_classes:
-            raise ValueError(
-                f"{name}: expected one-hot labels of size {num_classes} (the class "
-                f"count); got size {y.shape[1]}."
-            )
-        bad = ~(np.all((y == 0) | (y == 1), axis=1) & (y.sum(axis=1) == 1))
-        if np.any(bad):
-            row = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"{name}: expected one-hot rows (a single 1, the rest 0); row {row} is "
-                f"{np.array2string(y[row], precision=3, threshold=12)}."
-            )
+        check_one_hot(y, num_classes, name=name)
         return
     if y.ndim != 1:
         raise ValueError(f"{name}: expected {expected}; got an array shaped {y.shape}.")
@@ -535,17 +477,14 @@ def semi_supervised_dataset(x, y, batch_size=100, labelled_batch_size=None, seed
         seed: int or None. Shuffle seed.
     """
     check_images(x)
-    y = np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"y: expected one label per image ({len(x)}); got {len(y)}.")
+    y = check_one_per_image(y, len(x))
     labelled = np.flatnonzero(y >= 0)
     if len(labelled) == 0:
         raise ValueError("y: expected at least one labelled example (label >= 0).")
-    if not 0 < batch_size <= len(x):
-        raise ValueError(
-            f"batch_size: expected 1 to {len(x)} (the image count: batches are full); "
-            f"got {batch_size}."
-        )
+    check_number(
+        batch_size, "batch_size", minimum=1, maximum=len(x), integer=True,
+        what="the image count: batches are full",
+    )
     labelled_batch_size = labelled_batch_size or min(len(labelled), batch_size)
     everything = tf.data.Dataset.from_tensor_slices(x).cache()
     everything = everything.shuffle(len(x), seed=seed).batch(batch_size, drop_remainder=True)
@@ -587,17 +526,13 @@ def make_dataset(
         drop_remainder: bool. Drop a last partial batch. Defaults to False.
     """
     check_images(x)
-    if batch_size < 1 or (drop_remainder and batch_size > len(x)):
-        raise ValueError(
-            f"batch_size: expected 1 to {len(x)} (the image count"
-            f"{', with drop_remainder' if drop_remainder else ''}); got {batch_size}."
-        )
+    check_number(
+        batch_size, "batch_size", minimum=1, integer=True,
+        maximum=len(x) if drop_remainder else None,
+        what="the image count, with drop_remainder" if drop_remainder else None,
+    )
     if y is not None:
-        y = np.asarray(y)
-        if len(y) != len(x):
-            raise ValueError(
-                f"y: expected one label per image ({len(x)}); got {len(y)}."
-            )
+        y = check_one_per_image(y, len(x))
         ds = tf.data.Dataset.from_tensor_slices((x, y))
     else:
         ds = tf.data.Dataset.from_tensor_slices(x)

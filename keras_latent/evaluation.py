@@ -29,6 +29,13 @@ from keras import layers
 from sklearn.metrics import pairwise_distances
 
 from keras_latent import checkpoints
+from keras_latent.checks import (
+    check_codes,
+    check_images,
+    check_labels,
+    check_number,
+    check_one_per_image,
+)
 
 CLASSIFIER_FILE = "digit_classifier.keras"
 FEATURE_LAYER = "features"
@@ -37,20 +44,14 @@ FEATURE_LAYER = "features"
 # Codes --------------------------------------------------------------------------
 
 
-def _check_codes(a, name):
-    a = np.asarray(a, dtype="float64")
-    if a.ndim != 2 or len(a) == 0:
-        raise ValueError(f"{name}: expected a non-empty array (n, dim); got shape {a.shape}.")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name}: contains NaN or infinite values.")
-    return a
+def _check_codes(a, name, size=None, what=None):
+    # float64: the measures are means over many pairs of small distances.
+    return check_codes(a, size, name, what=what, dtype="float64")
 
 
-def _check_pair(a, b):
-    a, b = _check_codes(a, "a"), _check_codes(b, "b")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"b: expected codes of size {a.shape[1]} like a; got {b.shape[1]}.")
-    return a, b
+def _check_pair(a, b, names=("a", "b")):
+    a = _check_codes(a, names[0])
+    return a, _check_codes(b, names[1], a.shape[1], what=f"the size of {names[0]}")
 
 
 def energy_distance(a, b):
@@ -87,12 +88,11 @@ def precision_recall(codes, draws, neighbours=3):
     Returns:
         `(precision, recall)`, floats in [0, 1].
     """
-    codes, draws = _check_pair(codes, draws)
-    if not isinstance(neighbours, int) or not 0 < neighbours < min(len(codes), len(draws)):
-        raise ValueError(
-            f"neighbours: expected an int between 1 and the smaller set's size - 1; "
-            f"got {neighbours!r}."
-        )
+    codes, draws = _check_pair(codes, draws, names=("codes", "draws"))
+    check_number(
+        neighbours, "neighbours", minimum=1, maximum=min(len(codes), len(draws)),
+        below_maximum=True, integer=True, what="the smaller set's size",
+    )
 
     def radii(points):
         # Column 0 of each sorted row is the point itself.
@@ -117,8 +117,7 @@ def mmd(a, b, bandwidth=1.0):
         bandwidth: float. Kernel width. Defaults to 1.
     """
     a, b = _check_pair(a, b)
-    if not bandwidth > 0:
-        raise ValueError(f"bandwidth: expected a positive float; got {bandwidth!r}.")
+    check_number(bandwidth, "bandwidth", minimum=0, above_minimum=True)
 
     def kernel(u, v):
         return np.exp(-pairwise_distances(u, v, metric="sqeuclidean") / (2 * bandwidth**2))
@@ -210,24 +209,9 @@ def latent_probe_accuracy(codes, labels, seed=0, kind="knn", neighbours=10):
 # Images -------------------------------------------------------------------------
 
 
-def _check_images(images, name="images", shape=None):
-    images = np.asarray(images)
-    if images.ndim != 4 or len(images) == 0:
-        raise ValueError(
-            f"{name}: expected a non-empty array (n, height, width, channels); got "
-            f"shape {images.shape}."
-        )
-    if shape is not None and tuple(images.shape[1:]) != tuple(shape):
-        raise ValueError(
-            f"{name}: expected images of shape {tuple(shape)}; got {images.shape[1:]}."
-        )
-    if not np.issubdtype(images.dtype, np.floating) or not np.all(np.isfinite(images)):
-        raise ValueError(f"{name}: expected finite floating-point images in [0, 1].")
-    if images.min() < -1e-3 or images.max() > 1 + 1e-3:
-        raise ValueError(
-            f"{name}: expected values in [0, 1]; got [{images.min():.3g}, {images.max():.3g}]."
-        )
-    return images.astype("float32")
+def _check_images(images, shape=None):
+    # Generated images may stray from [0, 1] by rounding.
+    return check_images(images, "images", shape, tolerance=1e-3).astype("float32")
 
 
 def slant(images):
@@ -386,13 +370,8 @@ def classifier_accuracy(images, labels, classifier=None):
     """
     classifier = classifier or digit_classifier()
     images = _check_images(images, shape=classifier.input_shape[1:])
-    labels = np.asarray(labels)
-    classes = classifier.output_shape[-1]
-    if labels.shape != (len(images),) or labels.min() < 0 or labels.max() >= classes:
-        raise ValueError(
-            f"labels: expected one label in [0, {classes - 1}] per image, shape "
-            f"({len(images)},); got shape {labels.shape}."
-        )
+    labels = check_one_per_image(labels, len(images), "labels")
+    labels = check_labels(labels, classifier.output_shape[-1], "labels")
     predicted = classifier.predict(images, batch_size=500, verbose=0).argmax(axis=1)
     return float(np.mean(predicted == labels))
 

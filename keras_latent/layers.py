@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_latent import distribute
+from keras_latent.checks import check_number
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
@@ -32,11 +33,9 @@ class Sampling(keras.layers.Layer):
     def __init__(self, seed=None, log_var_limit=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
-        if log_var_limit is not None and not (
-            isinstance(log_var_limit, (int, float)) and log_var_limit > 0
-        ):
-            raise ValueError(
-                f"log_var_limit: expected a positive float or None; got {log_var_limit!r}."
+        if log_var_limit is not None:
+            log_var_limit = check_number(
+                log_var_limit, "log_var_limit", minimum=0, above_minimum=True
             )
         self.log_var_limit = log_var_limit
         self.seed_generator = keras.random.SeedGenerator(seed)

@@ -22,6 +22,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_latent.checks import check_codes, check_labels, check_number
+
 
 def _as_seed(seed):
     # One int seed would give the same stream to every draw in a sample; a local
@@ -44,9 +46,7 @@ class Prior:
     num_classes = None
 
     def __init__(self, dim):
-        if not isinstance(dim, (int, np.integer)) or dim < 1:
-            raise ValueError(f"dim: expected a positive int; got {dim!r}.")
-        self.dim = int(dim)
+        self.dim = check_number(dim, "dim", minimum=1, integer=True)
 
     def sample(self, n, labels=None, seed=None):
         """Draws `n` codes, shaped `(n, dim)`.
@@ -67,16 +67,7 @@ class Prior:
                 "labelled draws."
             )
         if not (tf.is_tensor(labels) and not tf.executing_eagerly()):
-            values = np.asarray(labels)
-            if values.ndim != 1 or (
-                values.size and (values.min() < 0 or values.max() >= self.num_classes)
-            ):
-                raise ValueError(
-                    f"labels: expected a 1-D array of ints in [0, "
-                    f"{self.num_classes - 1}]; got shape {values.shape}, range "
-                    f"[{values.min() if values.size else None}, "
-                    f"{values.max() if values.size else None}]."
-                )
+            check_labels(labels, self.num_classes, name="labels")
         return self._sample_labelled(ops.cast(labels, "int32"), seed)
 
     def _sample(self, n, seed):
@@ -96,12 +87,7 @@ class Prior:
             raise ValueError(
                 f"codes: the {type(self).__name__} prior has no per-class components."
             )
-        codes = np.asarray(codes, "float32")
-        if codes.ndim != 2 or codes.shape[1] != self.dim:
-            raise ValueError(
-                f"codes: expected an array (n, {self.dim}); got shape {codes.shape}."
-            )
-        return self._component_of(codes)
+        return self._component_of(check_codes(codes, self.dim, "codes", what="the prior's size"))
 
     def _sample_labelled(self, labels, seed):
         raise NotImplementedError
@@ -133,10 +119,8 @@ class Gaussian(Prior):
 
     def __init__(self, dim=2, std=1.0, mean=0.0):
         super().__init__(dim)
-        if not std > 0:
-            raise ValueError(f"std: expected a positive float; got {std!r}.")
-        self.std = float(std)
-        self.mean = float(mean)
+        self.std = check_number(std, "std", minimum=0, above_minimum=True)
+        self.mean = check_number(mean, "mean")
 
     def _sample(self, n, seed):
         return keras.random.normal((n, self.dim), self.mean, self.std, seed=seed)
@@ -170,11 +154,9 @@ class GaussianMixture(Prior):
         super().__init__(dim)
         if self.dim < 2:
             raise ValueError(f"dim: GaussianMixture needs dim >= 2; got {dim}.")
-        if num_components < 1:
-            raise ValueError(
-                f"num_components: expected a positive int; got {num_components!r}."
-            )
-        self.num_components = int(num_components)
+        self.num_components = check_number(
+            num_components, "num_components", minimum=1, integer=True
+        )
         self.radius = float(radius)
         self.radial_std = float(radial_std)
         self.tangential_std = float(tangential_std)
@@ -242,7 +224,7 @@ class SwissRoll(Prior):
         super().__init__(dim)
         if self.dim != 2:
             raise ValueError(f"dim: SwissRoll is 2-D; got dim={dim}.")
-        self._num_classes = int(num_classes)
+        self._num_classes = check_number(num_classes, "num_classes", minimum=1, integer=True)
         self.scale = float(scale)
         self.turns = float(turns)
         self.noise_std = float(noise_std)
@@ -302,11 +284,9 @@ class Uniform(Prior):
 
     def __init__(self, dim=2, low=-2.0, high=2.0, num_classes=10):
         super().__init__(dim)
-        if not high > low:
-            raise ValueError(f"high: expected high > low; got low={low}, high={high}.")
-        self.low = float(low)
-        self.high = float(high)
-        self._num_classes = int(num_classes)
+        self.low = check_number(low, "low")
+        self.high = check_number(high, "high", minimum=self.low, above_minimum=True, what="low")
+        self._num_classes = check_number(num_classes, "num_classes", minimum=1, integer=True)
 
     @property
     def num_classes(self):

@@ -32,7 +32,7 @@ def test_image_grids_draw_fixed_inputs_and_join_a_gif(tmp_path):
     again = ImageGrids(lambda m: m.decode(z), str(folder), every=4)
     model.fit(x, batch_size=10, epochs=4, initial_epoch=3, callbacks=[again], verbose=0)
     assert [os.path.basename(p) for p in again.paths] == ["grid_step0000012.png", "grid_step0000016.png"]
-    with pytest.raises(ValueError, match="every: expected a positive int"):
+    with pytest.raises(ValueError, match="every: expected a whole number >= 1"):
         ImageGrids(lambda m: None, str(folder), every=0)
 
 

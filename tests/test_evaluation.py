@@ -35,11 +35,11 @@ def test_mmd_known_values():
 
 
 def test_code_distances_reject_bad_input():
-    with pytest.raises(ValueError, match="b: expected codes of size 2"):
+    with pytest.raises(ValueError, match=r"b: expected codes shaped \(N >= 1, 2\) \(the size of a\)"):
         evaluation.energy_distance(np.zeros((3, 2)), np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="a: contains NaN"):
+    with pytest.raises(ValueError, match="a: expected finite numbers"):
         evaluation.mmd(np.full((3, 2), np.nan), np.zeros((3, 2)))
-    with pytest.raises(ValueError, match=r"a: expected a non-empty array \(n, dim\)"):
+    with pytest.raises(ValueError, match=r"a: expected codes shaped \(N >= 1, dim\)"):
         evaluation.energy_distance(np.zeros(3), np.zeros((3, 1)))
 
 
@@ -107,7 +107,7 @@ def test_classifier_is_trained_once_cached_and_used(mnist_subset, tmp_path, monk
     assert evaluation.frechet_distance(xt[:300], np.clip(xt[300:600] + 0.5, 0, 1), reloaded) > 1
     with pytest.raises(ValueError, match=r"images: expected images of shape \(28, 28, 1\)"):
         evaluation.classifier_accuracy(np.zeros((2, 32, 32, 1), "float32"), [0, 1], reloaded)
-    with pytest.raises(ValueError, match=r"labels: expected one label in \[0, 9\]"):
+    with pytest.raises(ValueError, match=r"labels: expected labels in \[0, 9\]"):
         evaluation.classifier_accuracy(xt[:2], [0, 10], reloaded)
 
 

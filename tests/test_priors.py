@@ -94,7 +94,7 @@ def test_bad_priors_raise():
         priors.SwissRoll(dim=3)
     with pytest.raises(ValueError, match="labels: the Gaussian prior has no per-class"):
         priors.Gaussian().sample(3, labels=[0, 1, 2])
-    with pytest.raises(ValueError, match=r"labels: expected a 1-D array of ints in \[0, 9\]"):
+    with pytest.raises(ValueError, match=r"labels: expected labels in \[0, 9\]"):
         priors.GaussianMixture().sample(2, labels=[0, 10])
 
 
@@ -109,7 +109,7 @@ def test_component_of_marks_codes_outside_the_box():
     assert priors.Uniform().component_of(np.array([[5.0, 0.0], [-1.9, 0.0]])).tolist() == [-1, 0]
     with pytest.raises(ValueError, match="codes: the Gaussian prior has no per-class"):
         priors.Gaussian().component_of(np.zeros((2, 2)))
-    with pytest.raises(ValueError, match=r"codes: expected an array \(n, 2\)"):
+    with pytest.raises(ValueError, match=r"codes: expected codes shaped \(N >= 1, 2\)"):
         priors.GaussianMixture().component_of(np.zeros((2, 3)))
 
 
