@@ -23,7 +23,6 @@ from keras_latent.models.aae import (
     build_classifier,
     build_code_discriminator,
     build_decoder,
-    build_discriminator,
     build_encoder,
 )
 

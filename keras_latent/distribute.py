@@ -26,7 +26,6 @@ a shared disk); `gather` lets the workers check that they agree.
 
 import atexit
 import contextlib
-import os
 import shutil
 import tempfile
 
@@ -79,11 +78,49 @@ def global_sum(value):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
+def distributed(strategy):
+    """Whether a strategy is in scope, or `strategy` (a model's) spans several replicas."""
+    return tf.distribute.has_strategy() or strategy.num_replicas_in_sync > 1
+
+
 def across_workers(strategy):
     """Whether `strategy` trains on several machines (a multi-worker collective one)."""
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
-        strategy.extended._in_multi_worker_mode()
-    )
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    spec = strategy.cluster_resolver.cluster_spec()
+    return sum(spec.num_tasks(job) for job in spec.jobs) > 1
+
+
+def step_function(model, kind, force=False):
+    """Across machines, the `kind` ("train" or "test") function of `model`, with
+    logs Keras' cross-worker reduction accepts (see `loggable_across_workers`);
+    None elsewhere (Keras' own serves).
+
+    It uses Keras' private `Model._make_function` (see
+    `MultiOptimizerModel.KERAS_HOOKS`); the step itself is unchanged.
+    """
+    if not across_workers(model.distribute_strategy):
+        return None
+    attribute = f"{kind}_function"
+    if getattr(model, attribute) is None or force:
+        step = getattr(model, f"{kind}_step")
+        setattr(model, attribute, model._make_function(loggable_across_workers(step)))
+    return getattr(model, attribute)
+
+
+def build_batch(model, iterator, data_batch):
+    """`(iterator, data_batch)` for Keras' first build of `model` from the data.
+
+    Keras reads the first batch to build the model, reduced over the replicas as
+    one structure, which fails across machines; one replica's part of it has the
+    shapes the build needs.
+    """
+    if iterator is not None and across_workers(model.distribute_strategy):
+        for _, _, batches in iterator:
+            data_batch = local_batch(next(batches), model.distribute_strategy)
+            break
+        iterator = None
+    return iterator, data_batch
 
 
 def loggable_across_workers(step):

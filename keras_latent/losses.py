@@ -38,7 +38,7 @@ def global_mean(values, weights=None):
     With `weights` (0 or 1 for the labelled examples of a partly labelled batch)
     it is the weighted mean, divided by the weights' sum over every replica, whose
     shares differ. Outside a strategy this is the plain (weighted) mean.
-    `MultiOptimizerModel.apply_update` steps down it through `example_weights`.
+    `MultiOptimizerModel.update` steps down it through `example_weights`.
 
     Args:
         values: per-example values `(batch,)`.
@@ -180,6 +180,39 @@ def categorical_kl(target, probabilities):
     return cross_entropy(target, probabilities) - cross_entropy(target, target)
 
 
+def rampup(step, length):
+    """The Pi-model's ramp-up of a weight: `exp(-5 (1 - t)^2)` with `t = min(step /
+    length, 1)`, from about 0.007 at step 0 to 1 at `length` (Laine & Aila 2017,
+    appendix A); 1 throughout when `length` is 0.
+
+    Example:
+
+    >>> round(float(rampup(0, 10)), 4), float(rampup(10, 10)), float(rampup(3, 0))
+    (0.0067, 1.0, 1.0)
+    """
+    if not length:
+        return ops.convert_to_tensor(1.0)
+    t = ops.minimum(ops.cast(step, "float32") / length, 1.0)
+    return ops.exp(-5.0 * ops.square(1.0 - t))
+
+
+def unit_images(d):
+    """Each image (first axis: the batch) of `d` scaled to L2 norm 1, first by its
+    largest magnitude so that tiny or huge values stay finite: virtual adversarial
+    training's directions (Miyato et al. 2018, sec. 3.3).
+
+    Example:
+
+    >>> import numpy as np
+    >>> unit_images(np.array([[3.0, 4.0], [0.0, 1e-3]], "float32")).numpy().round(6)
+    array([[0.6, 0.8],
+           [0. , 1. ]], dtype=float32)
+    """
+    axes = tuple(range(1, len(d.shape)))
+    d = d / (ops.max(ops.abs(d), axis=axes, keepdims=True) + 1e-12)
+    return d / ops.sqrt(ops.sum(ops.square(d), axis=axes, keepdims=True) + 1e-12)
+
+
 def labelled(labels):
     """1.0 for examples with a label (>= 0), 0.0 for unlabelled ones (-1)."""
     return ops.cast(ops.reshape(labels, (-1,)) >= 0, "float32")
@@ -246,3 +279,67 @@ def sigmoid_code_loss(codes, q):
     codes = ops.cast(codes, "float32")
     q = ops.clip(ops.cast(q, "float32"), _EPS, 1.0)
     return -ops.sum(codes * ops.log(q), axis=-1)
+
+
+def vae_gan_loss(real_logits, rebuilt_logits, drawn_logits):
+    """Per-example `L_GAN` of the VAE+GAN: `-(log D(x) + log(1 - D(x~)) + 2 log(1 -
+    D(x_p))) / 4` for a real image x, its reconstruction x~ and a decoded prior
+    draw x_p (article 003; Larsen et al. 2016, eq. 8 with the prior's samples
+    counted twice, as the article's batch holds them).
+
+    Args:
+        real_logits, rebuilt_logits, drawn_logits: logits `(batch, 1)` or
+            `(batch,)` of the three kinds of image.
+    """
+    def flat(logits):
+        return ops.reshape(ops.cast(logits, "float32"), (-1,))
+
+    # log D = -softplus(-logit), log(1 - D) = -softplus(logit).
+    return (
+        ops.softplus(-flat(real_logits))
+        + 2.0 * ops.softplus(flat(drawn_logits))
+        + ops.softplus(flat(rebuilt_logits))
+    ) / 4.0
+
+
+def similarity_loss(real_features, fake_features, kind="mse", standardize=True):
+    """Per-example error of a learned layer's features of fakes against reals,
+    summed over the features: `L_llike` (Larsen et al. 2016, eq. 5).
+
+    Args:
+        real_features, fake_features: `(batch, ...)` activations of the layer.
+        kind: `"mse"`, the squared error (a Gaussian's log-likelihood), or
+            `"bce"`, the cross-entropy of `sigmoid(fake)` against
+            `sigmoid(real)` (article 003).
+        standardize: bool. Centre each channel (last axis) and divide it by
+            its standard deviation over the real global batch, held constant.
+
+    Example:
+
+    >>> import numpy as np
+    >>> real = np.array([[0.0, 2.0]], "float32")
+    >>> float(similarity_loss(real, real + 1.0, standardize=False)[0])
+    2.0
+    """
+    real, fake = ops.cast(real_features, "float32"), ops.cast(fake_features, "float32")
+    n = ops.shape(real)[0]
+    if standardize:
+        mean, std = _channel_moments(real)
+        real, fake = (real - mean) / std, (fake - mean) / std
+    if kind == "bce":
+        target = ops.sigmoid(real)
+        # Cross-entropy of sigmoid(fake) against the target, from logits.
+        values = ops.softplus(fake) - target * fake
+    else:
+        values = ops.square(real - fake)
+    return ops.sum(ops.reshape(values, (n, -1)), axis=1)
+
+
+def _channel_moments(features):
+    """Mean and standard deviation of each channel over the global batch, constant."""
+    features = ops.stop_gradient(features)
+    flat = ops.reshape(features, (-1, ops.shape(features)[-1]))
+    count = distribute.global_sum(ops.cast(ops.shape(flat)[0], "float32"))
+    mean = distribute.global_sum(ops.sum(flat, axis=0)) / count
+    square = distribute.global_sum(ops.sum(ops.square(flat), axis=0)) / count
+    return mean, ops.sqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-6)

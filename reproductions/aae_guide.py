@@ -270,7 +270,7 @@ def build_unsupervised(settings, image_shape, seed):
         adversarial_weight=settings["adversarial_weight"],
         seed=seed,
     )
-    model.compile(ae_optimizer=_adam(settings), d_optimizer=_adam(settings))
+    model.compile(autoencoder_optimizer=_adam(settings), discriminator_optimizer=_adam(settings))
     return model
 
 
@@ -294,9 +294,9 @@ def build_supervised(settings, image_shape, num_classes, seed):
         seed=seed,
     )
     adversarial = _adam(settings, settings["adversarial_learning_rate_supervised"])
-    optimizers = dict(ae_optimizer=_adam(settings), d_optimizer=adversarial)
+    optimizers = dict(autoencoder_optimizer=_adam(settings), discriminator_optimizer=adversarial)
     if settings["schedule_supervised"] == "paper":
-        optimizers["g_optimizer"] = _adam(
+        optimizers["generator_optimizer"] = _adam(
             settings, settings["adversarial_learning_rate_supervised"]
         )
     model.compile(**optimizers)
@@ -346,10 +346,10 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
 
     adversarial = settings["adversarial_learning_rate_semi_supervised"]
     model.compile(
-        ae_optimizer=adam(settings["learning_rate"]),
-        d_optimizer=adam(adversarial),
-        g_optimizer=adam(adversarial),
-        d_cat_optimizer=adam(adversarial),
+        autoencoder_optimizer=adam(settings["learning_rate"]),
+        discriminator_optimizer=adam(adversarial),
+        generator_optimizer=adam(adversarial),
+        category_discriminator_optimizer=adam(adversarial),
         supervised_optimizer=adam(settings["supervised_learning_rate"]),
     )
     return model

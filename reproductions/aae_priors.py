@@ -182,9 +182,9 @@ def build_model(
 
     adversarial = settings["adversarial_learning_rate"]
     model.compile(
-        ae_optimizer=adam(settings["learning_rate"]),
-        d_optimizer=adam(adversarial),
-        g_optimizer=adam(adversarial),
+        autoencoder_optimizer=adam(settings["learning_rate"]),
+        discriminator_optimizer=adam(adversarial),
+        generator_optimizer=adam(adversarial),
     )
     return model
 

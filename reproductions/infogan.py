@@ -131,8 +131,8 @@ def build(settings, image_shape, num_classes, seed):
         label_weight=settings["label_weight"], code_weight=settings["code_weight"], seed=seed,
     )
     model.compile(
-        d_optimizer=keras.optimizers.RMSprop(settings["d_learning_rate"]),
-        g_optimizer=keras.optimizers.RMSprop(settings["g_learning_rate"]),
+        discriminator_optimizer=keras.optimizers.RMSprop(settings["d_learning_rate"]),
+        generator_optimizer=keras.optimizers.RMSprop(settings["g_learning_rate"]),
     )
     return model
 

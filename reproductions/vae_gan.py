@@ -120,7 +120,7 @@ def build(kind, settings, latent_dim, image_shape, num_classes, seed):
     decoder = kl.build_conditional_decoder(image_shape, num_classes, latent_dim, dropout, seed=seed)
     if kind == "cvae":
         model = kl.ConditionalVAE(encoder, decoder, seed=seed)
-        model.compile(vae_optimizer=keras.optimizers.RMSprop(settings["cvae_learning_rate"]))
+        model.compile(autoencoder_optimizer=keras.optimizers.RMSprop(settings["cvae_learning_rate"]))
         return model
     model = kl.VAEGAN(
         encoder, decoder,

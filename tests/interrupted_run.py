@@ -54,7 +54,7 @@ def main(folder):
         _common.checkpoint_dir(args), "aae", stamp=settings,
     )
     metrics = {
-        "ae_steps": int(model.ae_optimizer.iterations.numpy()),
+        "ae_steps": int(model.autoencoder_optimizer.iterations.numpy()),
         "test_mse": float(np.mean((model.decode(model.encode(x)) - x) ** 2)),
     }
     _common.write_metrics(args.out, "interrupted_run", metrics, settings, args, started)

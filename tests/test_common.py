@@ -48,7 +48,7 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
             measures=measures,
         )
     assert epochs_run == [1, 2, 3]  # only the epochs that were missing
-    assert model.d_optimizer.iterations.numpy() == 4 * 4  # 4 epochs of 4 steps in all
+    assert model.discriminator_optimizer.iterations.numpy() == 4 * 4  # 4 epochs of 4 steps in all
     assert os.path.exists(os.path.join(folder, "aae.keras"))
     # The steps and training time count both legs.
     resumed = _common.TRAINED["aae"]
@@ -75,7 +75,7 @@ def test_a_stopped_run_resumes_with_its_optimizer_state(images, tmp_path):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
     # Other settings: the finished model is not reused.
     fresh = _common.fit_or_resume(build, images, dict(fit), folder, "aae", {"settings": {"epochs": 5}})
-    assert fresh.d_optimizer.iterations.numpy() == 4 * 4 and fresh is not again
+    assert fresh.discriminator_optimizer.iterations.numpy() == 4 * 4 and fresh is not again
 
 
 def test_distribute_and_precision_options_set_strategy_and_policy(images):

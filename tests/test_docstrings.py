@@ -5,8 +5,18 @@ import doctest
 import pytest
 
 import keras_latent
-from keras_latent import callbacks, checkpoints, data, evaluation, layers, plotting, priors
-from keras_latent.models import multi_optimizer_model
+from keras_latent import (
+    callbacks,
+    checkpoints,
+    checks,
+    data,
+    evaluation,
+    layers,
+    losses,
+    plotting,
+    priors,
+)
+from keras_latent.models import checked_inputs, classifier_terms, multi_optimizer_model
 from keras_latent.models.aae import (
     adversarial_autoencoder,
     semi_supervised_adversarial_autoencoder,
@@ -24,7 +34,8 @@ from keras_latent.models.vae_gan import vae_gan
 @pytest.mark.parametrize(
     "module",
     [
-        data, priors, layers, plotting, evaluation, callbacks, checkpoints, multi_optimizer_model,
+        checks, data, priors, layers, losses, plotting, evaluation, callbacks, checkpoints,
+        multi_optimizer_model, checked_inputs, classifier_terms,
         adversarial_autoencoder,
         supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
         disentangling_builders, disentangling_autoencoder, info_gan_builders, info_gan,

@@ -124,3 +124,50 @@ def test_consistency_loss_known_values_and_fixed_target():
     gradient_y, gradient_target = tape.gradient(values, [y, target])  # of their sum
     np.testing.assert_allclose(gradient_y, [[-1.0, 1.0], [0.0, 0.0]])
     assert gradient_target is None
+
+
+def test_rampup_known_values():
+    np.testing.assert_allclose(losses.rampup(0, 10), math.exp(-5.0), rtol=1e-6)
+    np.testing.assert_allclose(losses.rampup(5, 10), math.exp(-5.0 * 0.25), rtol=1e-6)
+    assert float(losses.rampup(10, 10)) == float(losses.rampup(50, 10)) == 1.0
+    assert float(losses.rampup(3, 0)) == 1.0  # no ramp: the full weight
+
+
+def test_unit_images_have_norm_one_per_image_whatever_their_scale():
+    d = np.array([[[3.0], [4.0]], [[1e-3], [0.0]], [[1e20], [1e20]]], "float32")
+    unit = keras.ops.convert_to_numpy(losses.unit_images(d))
+    np.testing.assert_allclose(unit[0, :, 0], [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(np.sqrt(np.sum(np.square(unit), axis=(1, 2))), 1.0, rtol=1e-5)
+    assert np.all(np.isfinite(unit))
+
+
+def test_vae_gan_loss_known_values():
+    zero = np.zeros((2, 1), "float32")
+    # Every logit 0: D = 1/2 throughout, each log term log 2, four of them over 4.
+    np.testing.assert_allclose(losses.vae_gan_loss(zero, zero, zero), [math.log(2)] * 2, rtol=1e-6)
+    big = np.full((1, 1), 30.0, "float32")
+    # A sure real on reals, sure fakes on fakes: no loss.
+    np.testing.assert_allclose(losses.vae_gan_loss(big, -big, -big), [0.0], atol=1e-6)
+    # The prior's fakes count twice: fooled on them costs twice fooled on rebuilt ones.
+    drawn = losses.vae_gan_loss(big, -big, big)[0]
+    rebuilt = losses.vae_gan_loss(big, big, -big)[0]
+    np.testing.assert_allclose(drawn, 2 * rebuilt, rtol=1e-5)
+    np.testing.assert_allclose(rebuilt, 30.0 / 4, rtol=1e-5)
+
+
+def test_similarity_loss_known_values():
+    real = np.array([[0.0, 2.0], [1.0, 1.0]], "float32")
+    fake = real + np.array([[1.0, 1.0], [0.0, 2.0]], "float32")
+    np.testing.assert_allclose(
+        losses.similarity_loss(real, fake, "mse", standardize=False), [2.0, 4.0], rtol=1e-6
+    )
+    # The cross-entropy of sigmoid(fake) against sigmoid(real), summed over features.
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    target, p = sigmoid(real), sigmoid(fake)
+    expected = -np.sum(target * np.log(p) + (1 - target) * np.log(1 - p), axis=1)
+    np.testing.assert_allclose(
+        losses.similarity_loss(real, fake, "bce", standardize=False), expected, rtol=1e-5
+    )
+    # Standardised by the real batch: scaling both leaves the squared error alone.
+    once = losses.similarity_loss(real, fake, "mse")
+    np.testing.assert_allclose(losses.similarity_loss(10 * real, 10 * fake, "mse"), once, rtol=1e-3)

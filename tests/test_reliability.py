@@ -229,10 +229,10 @@ def test_one_bad_batch_deep_in_a_dataset_is_caught_when_read(models):
     y = np.tile(Y, 4)
     y[-1] = 10  # the last batch alone is bad
     model = models["supervised"]
-    before = model.ae_optimizer.iterations.numpy()
+    before = model.autoencoder_optimizer.iterations.numpy()
     with pytest.raises(ValueError, match=r"^y: expected labels in \[0, 9\].* to 10"):
         model.fit(dataset(np.tile(X, (4, 1, 1, 1)), y), epochs=1, verbose=0)
-    assert model.ae_optimizer.iterations.numpy() > before  # the good batches had trained
+    assert model.autoencoder_optimizer.iterations.numpy() > before  # the good batches had trained
 
 
 def test_semi_supervised_decodes_what_it_encodes_and_samples(models):
@@ -320,7 +320,7 @@ def test_backup_falls_back_past_a_damaged_epoch(tmp_path, capsys):
     resumed.fit(X, callbacks=[restore], **dict(FIT, epochs=3))
     out = capsys.readouterr().out
     assert f"ignoring {newest}: missing or damaged" in out and "resuming after epoch 1" in out
-    assert resumed.ae_optimizer.iterations.numpy() == 3 * 2
+    assert resumed.autoencoder_optimizer.iterations.numpy() == 3 * 2
     with open(os.path.join(folder, "state.json")) as f:
         assert [e["epoch"] for e in json.load(f)["checkpoints"]] == [2, 3]
 
@@ -337,8 +337,8 @@ def state_of(model):
         state[f"{role} iterations"] = optimizer.iterations
         for i, v in enumerate(optimizer.variables):  # the moments, and the count again
             state[f"{role} {i} ({v.name})"] = v
-    for i, generator in enumerate(model.seed_generators()):
-        state[f"seed generator {i}"] = generator.state
+    for i, seed_state in enumerate(model.seed_states()):
+        state[f"seed generator {i}"] = seed_state
     return {k: keras.ops.convert_to_numpy(v) for k, v in state.items()}
 
 
@@ -433,8 +433,9 @@ def test_seed_state_survives_a_keras_round_trip(tmp_path):
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    for a, b in zip(model.seed_generators(), loaded.seed_generators()):
-        np.testing.assert_array_equal(a.state.numpy(), b.state.numpy())
+    assert len(model.seed_states()) == len(loaded.seed_states())
+    for a, b in zip(model.seed_states(), loaded.seed_states()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
     # One more epoch each: the same prior draws, so the same weights.
     model.fit(X, **dict(FIT, shuffle=False))
     loaded.fit(X, **dict(FIT, shuffle=False))

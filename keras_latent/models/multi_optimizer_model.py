@@ -1,22 +1,25 @@
 """The base of every model whose networks each train with their own optimizer.
 
 The keras.io GAN examples (`dcgan_overriding_train_step.py`, `wgan_gp.py`) write
-`compile(d_optimizer, g_optimizer)`, one tape per network and a `metrics` list by
-hand. `MultiOptimizerModel` does that once for any number of networks: a family
+`compile(d_optimizer, g_optimizer)`, one tape per network and a `metrics` list
+by hand. `MultiOptimizerModel` does that once for any number of networks: a family
 declares its optimizer roles and its loss trackers, and its `train_step` is a
-short list of updates, each computing per-example losses through
-`keras_latent.losses` and handing them to `apply_update`.
+short list of updates: each names an optimizer and a function returning
+per-example losses (through `keras_latent.losses`), and `update` differentiates
+them. The TensorFlow-specific parts (tapes, input pipelines, strategies) live
+here, in `data` and in `distribute`; the families are written in `keras.ops`.
 """
 
 import contextlib
-import warnings
+import threading
+from typing import NamedTuple
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_latent import callbacks, data, distribute, losses
+from keras_latent import distribute, losses
+from keras_latent.models.checked_inputs import CheckedInputs
 
 OPTIMIZER_SUFFIX = "_optimizer"
 
@@ -27,92 +30,59 @@ CONVOLUTIONS = (
     keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D,
 )
 
+# Keras' private methods that the base overrides or calls (for training across
+# machines, see `distribute.step_function`); `setup.cfg` bounds Keras at the versions
+# tested, and `tests/models/test_keras_hooks.py` names any a release drops.
+KERAS_HOOKS = ("_make_function", "_maybe_symbolic_build")
+
+# The tapes of the updates running now, per thread: a `MirroredStrategy` runs each
+# replica's step in a thread of its own.
+_RUNNING = threading.local()
+
 
 def all_layers(layer):
-    """`layer` and every layer nested in it, depth first."""
-    yield layer
+    """`layer` and every layer nested in it, depth first, as a list."""
+    found = [layer]
     for inner in getattr(layer, "layers", ()):
-        yield from all_layers(inner)
+        found.extend(all_layers(inner))
+    return found
 
 
-def _sizes(tensors):
-    return [t.shape[-1] if len(t.shape) == 2 else tuple(t.shape[1:]) for t in tensors]
+def input_gradient(function, inputs):
+    """`(function(inputs), gradient of its sum with respect to inputs)`.
 
-
-def check_network_sizes(network, name, expected, inputs=True, what="the latent size"):
-    """Raises `ValueError` unless `network`'s inputs (or outputs) have `expected` sizes.
-
-    Args:
-        network: `keras.Model` (Functional), whose `inputs`/`outputs` are read.
-        name: str. The argument name the error names.
-        expected: list. A size per tensor: an int for `(batch, size)` tensors,
-            a shape tuple for images.
-        inputs: bool. Check the inputs (True) or the outputs.
-        what: str. What the sizes are, for the message.
+    For penalties and directions that need dD/dz or dy/dx inside a loss (the R1
+    penalty, virtual adversarial training); the result stays on the enclosing
+    update's tape.
     """
-    got = _sizes(network.inputs if inputs else network.outputs)
-    if got != list(expected):
-        where = "inputs" if inputs else "outputs"
-        raise ValueError(
-            f"{name}: expected {where} of sizes {list(expected)} ({what}); it has {got}."
-        )
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = function(inputs)
+    return outputs, tape.gradient(outputs, inputs)
 
 
-def check_models(owner, names):
-    """Checks that each attribute `names` of `owner` is a `keras.Model`; `ValueError` if not."""
-    for name in names:
-        network = getattr(owner, name)
-        if not isinstance(network, keras.Model):
-            raise ValueError(f"{name}: expected a keras.Model; got {type(network).__name__}.")
+class Loss(NamedTuple):
+    """What an update's loss function returns to `MultiOptimizerModel.update`.
+
+    Attributes:
+        values: per-example losses `(batch,)`; or a list of such terms, whose
+            global means add up to the loss (each averaged over its own rows,
+            e.g. a labelled term and an every-row term).
+        weights: per-example weights or None (see `losses.global_mean`); a
+            list of them (None entries allowed) when `values` is a list.
+        metrics: `{tracker name: values}` or `{name: (values, weights)}` to
+            track once the step is applied (see `MultiOptimizerModel.track`).
+        outputs: anything else the update's caller reads back (the VAE+GAN's
+            `L_GAN`, which its balancing rule compares).
+    """
+
+    values: object
+    weights: object = None
+    metrics: dict = None
+    outputs: object = None
 
 
-def check_count(n, name="n"):
-    """`n` as a positive int; `ValueError` naming `name` if it is not one."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name}: expected a positive int count; got {n!r}.")
-    return int(n)
-
-
-def check_codes(z, size, name="z", what="the latent size"):
-    """`z` as a float32 array `(N >= 1, size)` of finite numbers, else `ValueError`."""
-    z = np.asarray(z)
-    if z.ndim != 2 or z.shape[1] != size or len(z) == 0:
-        raise ValueError(
-            f"{name}: expected codes shaped (N >= 1, {size}) ({what}); got an array "
-            f"of shape {z.shape}."
-        )
-    if not np.issubdtype(z.dtype, np.number) or not np.all(np.isfinite(z)):
-        raise ValueError(f"{name}: expected finite numbers; got {z.dtype} with NaN or inf.")
-    return z.astype("float32")
-
-
-def check_class_labels(labels, n, num_classes, name="labels"):
-    """`labels` as `n` ints in `[0, num_classes)` (one-hot rows are read too), else `ValueError`."""
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] == num_classes:
-        labels = labels.argmax(axis=1)
-    expected = f"{name}: expected {n} integer labels in [0, {num_classes - 1}] (one per code)"
-    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{expected}; got {labels.dtype} labels shaped {labels.shape}.")
-    if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(f"{expected}; got values {labels.min()} to {labels.max()}.")
-    return labels
-
-
-class _StepSeen(keras.callbacks.Callback):
-    """Notes whether `fit` ran any training batch."""
-
-    async_safe = True  # reads no log
-
-    def __init__(self):
-        super().__init__()
-        self.seen = False
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen = True
-
-
-class MultiOptimizerModel(keras.Model):
+class MultiOptimizerModel(CheckedInputs):
     """A `keras.Model` of several networks, each updated by its own optimizer.
 
     A subclass declares:
@@ -123,10 +93,11 @@ class MultiOptimizerModel(keras.Model):
     - `default_optimizer(role)`: the family's optimizer for a role not given;
     - its loss trackers, with `add_trackers("d_loss", ...)` in `__init__`:
       they become `metrics`, which Keras resets every epoch;
-    - `image_shape` and `check_fit_labels(x, y)`, which `fit` checks before
-      training;
-    - `train_step`: updates that each compute per-example losses under a
-      `tf.GradientTape` and call `apply_update(role, tape, values, variables)`.
+    - what `fit` checks before training (see `CheckedInputs`): `image_shape`,
+      `takes_y`, `num_classes`, `accepts_unlabelled`, `accepts_one_hot`;
+    - `train_step`: a few `update(role, loss_function, *args)` calls, each
+      loss function returning per-example losses (or a `Loss` with weights
+      and values to track) of the role's variables.
 
     The base handles what every such model needs alike: `compile` rejects a
     shared optimizer, `optimizer=`, `loss=` or a role the model has not; under
@@ -144,8 +115,7 @@ class MultiOptimizerModel(keras.Model):
 
     Example:
 
-    >>> import keras, tensorflow as tf
-    >>> from keras_latent import losses
+    >>> import keras
     >>> class TwoRegressions(MultiOptimizerModel):
     ...     def __init__(self, first, second, **kwargs):
     ...         super().__init__(**kwargs)
@@ -154,33 +124,22 @@ class MultiOptimizerModel(keras.Model):
     ...     def optimizer_roles(self):
     ...         return {"first_optimizer": self.first.trainable_variables,
     ...                 "second_optimizer": self.second.trainable_variables}
+    ...     def error(self, network, x, y):
+    ...         error = keras.ops.square(network(x)[:, 0] - y)
+    ...         return Loss(error, metrics={f"{network.name}_loss": error})
     ...     def train_step(self, batch):
     ...         x, y = batch
-    ...         for network in (self.first, self.second):
-    ...             with tf.GradientTape() as tape:
-    ...                 error = keras.ops.square(network(x)[:, 0] - y)
-    ...             role = f"{network.name}_optimizer"
-    ...             self.apply_update(role, tape, error, network.trainable_variables)
-    ...             self.track(f"{network.name}_loss", error)
+    ...         self.update("first_optimizer", self.error, self.first, x, y)
+    ...         self.update("second_optimizer", self.error, self.second, x, y)
     ...         return self.results()
     >>> def line(name):
     ...     return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)], name=name)
     >>> model = TwoRegressions(line("first"), line("second"))
     >>> model.compile(second_optimizer=keras.optimizers.SGD(0.1))
-    >>> history = model.fit(tf.ones((8, 1)), tf.ones((8,)), epochs=2, verbose=0)
+    >>> history = model.fit(keras.ops.ones((8, 1)), keras.ops.ones((8,)), epochs=2, verbose=0)
     >>> sorted(history.history)
     ['first_loss', 'second_loss']
     """
-
-    # Whether `fit` takes a `y` (targets of any kind, unchecked, unless num_classes).
-    takes_y = True
-    # Class labels: None, or the class count `y` is checked against.
-    num_classes = None
-    # Whether -1 ("unlabelled") and one-hot rows are accepted as labels.
-    accepts_unlabelled = False
-    accepts_one_hot = True
-    # Whether `call` (so `predict`) reads labels: `{"images": x, "labels": y}`.
-    predict_takes_labels = False
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -199,40 +158,6 @@ class MultiOptimizerModel(keras.Model):
     def default_optimizer(self, role):
         """The optimizer `compile` gives `role` when none is passed; Keras' Adam here."""
         return keras.optimizers.Adam()
-
-    @property
-    def image_shape(self):
-        """`(height, width, channels)` of the images `fit` takes; None: unchecked."""
-        return None
-
-    def check_fit_labels(self, x, y):
-        """Checks the labels `fit`/`evaluate` receive against `num_classes`.
-
-        A model that trains without labels (`takes_y` False) refuses `y` and
-        warns that a dataset's labels go unused; one with classes needs labels,
-        integers in range (-1 too when `accepts_unlabelled`) or one-hot rows
-        (when `accepts_one_hot`); other targets are the model's to check.
-        """
-        if not self.takes_y:
-            if y is not None:
-                raise ValueError(
-                    f"y: this {type(self).__name__} trains without labels; pass the "
-                    "images alone."
-                )
-            spec = x.element_spec if isinstance(x, tf.data.Dataset) else None
-            if isinstance(spec, tuple) and len(spec) > 1:
-                warnings.warn(
-                    f"x: this {type(self).__name__} trains without labels; the "
-                    "dataset's labels are not used.",
-                    stacklevel=3,
-                )
-            return
-        if self.num_classes is None:
-            return
-        data.check_fit_labels(
-            x, y, self.num_classes, allow_unlabelled=self.accepts_unlabelled,
-            one_hot=self.accepts_one_hot,
-        )
 
     # Losses and metrics ---------------------------------------------------------
 
@@ -266,30 +191,89 @@ class MultiOptimizerModel(keras.Model):
             ops.sum(values * weights) / ops.maximum(count, 1.0), sample_weight=count
         )
 
+    def track_metrics(self, loss):
+        """Tracks each of a `Loss`'s metrics (what `test_step` reports of an update)."""
+        for name, values in (loss.metrics or {}).items():
+            self.track(name, *(values if isinstance(values, tuple) else (values,)))
+
     def results(self):
         """`{metric name: value}`, what `train_step` and `test_step` return."""
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def apply_update(self, role, tape, values, variables, weights=None):
-        """One step of optimizer `role` on `variables` down the global mean of `values`.
+    def update(self, roles, loss, *args):
+        """Steps the optimizer of each of `roles` down the global mean of `loss(*args)`.
 
-        The gradient is that of `losses.global_mean(values, weights)`, the mean
-        over the global batch under any `tf.distribute` strategy, scaled for a
-        `LossScaleOptimizer`. Variables the loss does not reach get zero
-        gradients, so they stay where they are (Keras would warn on None).
+        `loss` runs under a gradient tape; its gradient is that of
+        `losses.global_mean(values, weights)`, the mean over the global batch
+        under any `tf.distribute` strategy, scaled for a `LossScaleOptimizer`,
+        with respect to the role's variables (`optimizer_roles()`). Variables
+        the loss does not reach get zero gradients, so they stay where they
+        are. Once applied, the `Loss`'s metrics are tracked.
 
         Args:
-            role: str. A key of `optimizer_roles()`, e.g. `"d_optimizer"`.
-            tape: the `tf.GradientTape` that recorded `values`.
-            values: per-example losses `(batch,)`, computed under `tape`; or a
-                list of them, whose global means add up to the loss (each
-                averaged over its own rows, e.g. a labelled term and an
-                every-row term).
-            variables: list of the variables to update.
-            weights: per-example weights or None; see `losses.global_mean`. A
-                list of them (None entries allowed) when `values` is a list.
+            roles: str, a key of `optimizer_roles()` (e.g.
+                `"discriminator_optimizer"`); or a tuple of them, stepped down
+                one pass, when `loss` returns one loss per role.
+            loss: function of `*args` returning per-example losses `(batch,)`
+                or a `Loss` (a tuple of them with several roles).
+            *args: passed to `loss`.
+
+        Returns:
+            What `loss` returned.
         """
+        several = not isinstance(roles, str)
+        tapes = _RUNNING.__dict__.setdefault("tapes", [])
+        with tf.GradientTape(persistent=several) as tape:
+            tapes.append(tape)
+            try:
+                result = loss(*args)
+            finally:
+                tapes.pop()
+        variables = self.optimizer_roles()
+        parts = [
+            part if isinstance(part, Loss) else Loss(part)
+            for part in (result if several else (result,))
+        ]
+        for role, part in zip(roles if several else (roles,), parts):
+            self._descend(role, tape, part, variables[role])
+        for part in parts:
+            self.track_metrics(part)
+        return result
+
+    def nested_update(self, roles, loss, *args):
+        """`update`, called inside another update's loss without being recorded there.
+
+        One pass can then serve two updates: the AAE's encoder computes codes
+        under the generator's tape, the discriminator takes its step on them
+        here, and the generator's loss reads the updated discriminator.
+        """
+        tapes = getattr(_RUNNING, "tapes", None)
+        if not tapes:
+            return self.update(roles, loss, *args)
+        with tapes[-1].stop_recording():
+            return self.update(roles, loss, *args)
+
+    @staticmethod
+    def repeat_while(count, update, keep_going):
+        """Runs `update(k)` for k = 0, 1, ..., `count` - 1: the first always, each
+        later one while `keep_going` holds for the result of the one before.
+
+        The results decide in the graph (`keras.ops.cond`), so `update` must return
+        a float32 scalar. Returns `(updates run, index of the last run)`, tensors.
+        """
+        go, last, taken = ops.convert_to_tensor(True), ops.convert_to_tensor(0), 0.0
+        for k in range(count):
+            result = ops.cond(go, lambda k=k: update(k), lambda: ops.convert_to_tensor(0.0))
+            last = ops.where(go, k, last)
+            taken += ops.cast(go, "float32")
+            go = ops.logical_and(go, keep_going(result))
+        return taken, last
+
+    input_gradient = staticmethod(input_gradient)
+
+    def _descend(self, role, tape, loss, variables):
         optimizer = getattr(self, role)
+        values, weights = loss.values, loss.weights
         if not isinstance(values, (list, tuple)):
             values, weights = [values], [weights]
         elif weights is None:
@@ -380,13 +364,13 @@ class MultiOptimizerModel(keras.Model):
         TensorFlow's own (oneDNN) kernels, where it doubles the speed of the
         dense models (`benchmarks/results/`).
         """
-        if tf.distribute.has_strategy() or self.distribute_strategy.num_replicas_in_sync > 1:
+        if distribute.distributed(self.distribute_strategy):
             return "auto"
         layers = all_layers(self)
-        if any(isinstance(layer, CONVOLUTIONS) for layer in layers) and not \
-                tf.config.list_physical_devices("GPU"):
+        if not all(layer.supports_jit for layer in layers):
             return False
-        return all(layer.supports_jit for layer in layers)
+        convolves = any(isinstance(layer, CONVOLUTIONS) for layer in layers)
+        return not (convolves and not tf.config.list_physical_devices("GPU"))
 
     def get_compile_config(self):
         if not self.compiled:
@@ -404,223 +388,37 @@ class MultiOptimizerModel(keras.Model):
                 config[key] = keras.saving.deserialize_keras_object(value)
         self.compile(**config)
 
-    # Training ----------------------------------------------------------------------
-
-    def checked_inputs(self, x, y=None, labels_needed=True, start=None):
-        """`x` (and `y`) checked as `fit` and `evaluate` need them, before any graph.
-
-        Arrays are checked whole; a `tf.data.Dataset` by its element spec and
-        length now and batch by batch as it is read (`data.check_batches`).
-        Returns `x`, wrapped in those checks when it is a dataset; `start`, a
-        function of the dataset, runs before they are added (where `fit`
-        resumes it).
-        """
-        if labels_needed:
-            self.check_fit_labels(x, y)
-        if self.image_shape is None:  # not an image model: nothing more to check
-            return x
-        data.check_fit_data(x, shape=self.image_shape)
-        if isinstance(x, tf.data.Dataset):
-            length = x.cardinality()
-            # A filtered dataset's length is unknown until read: one batch tells
-            # whether there is any.
-            if length == 0 or (
-                length == tf.data.UNKNOWN_CARDINALITY and next(iter(x.take(1)), None) is None
-            ):
-                raise ValueError(
-                    "x: the dataset is empty (a filter dropped every element, or "
-                    "drop_remainder with a batch larger than the data); nothing would run."
-                )
-            if start is not None:
-                x = start(x)
-            x = data.check_batches(
-                x, num_classes=self.num_classes, allow_unlabelled=self.accepts_unlabelled
-            )
-        return x
-
-    @contextlib.contextmanager
-    def _input_errors(self):
-        """Turns a failed `data.check_batches` check into the `ValueError` it stands for."""
-        try:
-            yield
-        except tf.errors.InvalidArgumentError as error:
-            replacement = data.input_error(error)
-            if replacement is None:
-                raise
-            raise replacement from None
+    # Training across machines ------------------------------------------------------
 
     def make_train_function(self, force=False):
-        """Keras' train function; across machines, with logs its reduction accepts.
-
-        See `distribute.loggable_across_workers`; `train_step` is unchanged.
-        """
-        return self._make_step_function("train", force)
+        """Keras' train function; across machines, see `distribute.step_function`."""
+        return distribute.step_function(self, "train", force) or super().make_train_function(
+            force
+        )
 
     def make_test_function(self, force=False):
-        """Keras' test function; across machines, with logs its reduction accepts."""
-        return self._make_step_function("test", force)
-
-    def _make_step_function(self, kind, force):
-        if not distribute.across_workers(self.distribute_strategy):
-            return getattr(super(), f"make_{kind}_function")(force)
-        attribute = f"{kind}_function"
-        if getattr(self, attribute) is None or force:
-            step = getattr(self, f"{kind}_step")
-            setattr(self, attribute, self._make_function(distribute.loggable_across_workers(step)))
-        return getattr(self, attribute)
+        """Keras' test function; across machines, see `distribute.step_function`."""
+        return distribute.step_function(self, "test", force) or super().make_test_function(
+            force
+        )
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras reads the first batch to build the model, reduced over the replicas
-        # as one structure, which fails across machines; one replica's part has
-        # the shapes it needs.
-        if iterator is not None and distribute.across_workers(self.distribute_strategy):
-            for _, _, batches in iterator:
-                data_batch = distribute.local_batch(next(batches), self.distribute_strategy)
-                break
-            iterator = None
+        # A Keras hook (see KERAS_HOOKS): the first batch builds the model.
+        iterator, data_batch = distribute.build_batch(self, iterator, data_batch)
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
-    def fit(self, x=None, y=None, check_finite=True, **kwargs):
-        """`keras.Model.fit` after checking `x` and `y` (arrays or a `tf.data.Dataset`).
-
-        Bad input raises `ValueError` naming the argument: arrays before any
-        graph is built, a dataset's first bad batch as it is read; so does a
-        fit that would run no step (`epochs=0`, `steps_per_epoch=0`, an empty
-        dataset). A loss that turns NaN or infinite stops the run with
-        `callbacks.NonFiniteLossError` (see `callbacks.StopOnNonFinite`, added
-        unless `check_finite=False` or one is passed). Given a
-        `callbacks.BackupAndRestore` with epochs to resume after, a dataset
-        starts where those epochs left it: a dataset is read as one stream
-        across the epochs (`data.epoch_stream`).
-        """
-        epochs = check_count(kwargs.get("epochs", 1), "epochs")
-        if kwargs.get("steps_per_epoch") is not None:
-            check_count(kwargs["steps_per_epoch"], "steps_per_epoch")
-        if kwargs.get("initial_epoch", 0) >= epochs:
-            raise ValueError(
-                f"initial_epoch: expected fewer than epochs ({epochs}); got "
-                f"{kwargs['initial_epoch']}: nothing would run."
-            )
-        given = list(kwargs.pop("callbacks", None) or [])
-        backups = [c for c in given if isinstance(c, callbacks.BackupAndRestore)]
-
-        def start(dataset):
-            epochs_done, batches_read = backups[0].position() if backups else (0, 0)
-            dataset, kwargs["steps_per_epoch"] = data.epoch_stream(
-                dataset, kwargs.get("steps_per_epoch"), epochs_done, batches_read
-            )
-            return dataset
-
-        x = self.checked_inputs(x, y, start=start)
-        if isinstance(x, tf.data.Dataset):
-            # A dataset shuffles itself (see `data.make_dataset`); Keras would warn.
-            kwargs.setdefault("shuffle", False)
-        if check_finite and not any(
-            isinstance(c, callbacks.StopOnNonFinite) for c in given
-        ):
-            saver = [c for c in given if hasattr(c, "backup_dir")]
-            given.append(callbacks.StopOnNonFinite(saver[0] if saver else None))
-        stepped = _StepSeen()
-        with self._input_errors():
-            history = super().fit(x, y, callbacks=given + [stepped], **kwargs)
-        # Keras ends an epoch quietly when the data runs out at once (and, without
-        # XLA, still counts an optimizer step).
-        if history.epoch and not stepped.seen:
-            raise ValueError(
-                "x: fit ran no training step: the data yielded no batch (an empty "
-                "dataset, or drop_remainder with a batch larger than the data)."
-            )
-        return history
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        """`keras.Model.evaluate` after the input checks of `fit`."""
-        x = self.checked_inputs(x, y)
-        with self._input_errors():
-            return super().evaluate(x, y, **kwargs)
-
-    def predict(self, x, **kwargs):
-        """`keras.Model.predict` after checking the images (and labels, in a dict).
-
-        A model whose `call` reads labels (`predict_takes_labels`) takes
-        `{"images": x, "labels": y}`, or a `tf.data.Dataset` of such dicts;
-        others take the images alone.
-        """
-        kind = type(self).__name__
-        spec = x.element_spec if isinstance(x, tf.data.Dataset) else x
-        if self.predict_takes_labels and not isinstance(spec, dict):
-            raise ValueError(
-                f"x: this {kind}'s predict reads each image's label; pass "
-                '{"images": x, "labels": y} (a tuple would be read as (x, y)).'
-            )
-        if isinstance(spec, dict):
-            wanted = {"images", "labels"} if self.predict_takes_labels else {"images"}
-            if set(spec) != wanted:
-                if "labels" in spec and not self.predict_takes_labels:
-                    raise ValueError(
-                        f"labels: this {kind}'s predict reads the images alone; it "
-                        "would ignore the labels."
-                    )
-                raise ValueError(
-                    f"x: expected a dict with the keys {sorted(wanted)}; got keys "
-                    f"{sorted(spec)}."
-                )
-        if isinstance(x, dict):
-            images, labels = self.split_inputs(x)
-            if self.predict_takes_labels:
-                data.check_fit_labels(
-                    images, labels, self.num_classes, one_hot=self.accepts_one_hot,
-                    allow_unlabelled=self.accepts_unlabelled, name="labels",
-                )
-            if self.image_shape is not None:
-                data.check_fit_data(images, shape=self.image_shape, name="images")
-        elif isinstance(spec, dict):  # a dataset of dicts: checked batch by batch
-            if self.image_shape is not None:
-                data.check_fit_data(x.map(lambda d: d["images"]), shape=self.image_shape)
-            x = data.check_batches(
-                x, num_classes=self.num_classes, allow_unlabelled=self.accepts_unlabelled
-            )
-        else:
-            x = self.checked_inputs(x, labels_needed=False)
-        with self._input_errors():
-            return super().predict(x, **kwargs)
-
-    # Inputs ------------------------------------------------------------------------
-
-    def one_hot(self, labels):
-        """Integer labels `(batch,)` as one-hot rows of `num_classes`; one-hot rows pass."""
-        if labels is None:
-            raise ValueError(
-                f"labels: {type(self).__name__} needs the class of each example; "
-                "pass (images, labels)."
-            )
-        if len(labels.shape) == 2:
-            return ops.cast(labels, "float32")
-        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
-
-    @staticmethod
-    def split_inputs(inputs):
-        """`(images, labels)` from what `call` receives; labels may be None.
-
-        Labelled models take `{"images": x, "labels": y}` in `call` and
-        `predict`: Keras unpacks a tuple given to `predict` as `(x, y)` and
-        would drop the labels.
-        """
-        if isinstance(inputs, dict):
-            return inputs["images"], inputs.get("labels")
-        return inputs, None
 
     # Serialization -----------------------------------------------------------------
 
-    def seed_generators(self):
-        """Every `keras.random.SeedGenerator` of the model and its layers (dropout's too)."""
-        found, seen = [], set()
-        for layer in all_layers(self):
-            # Keras tracks each layer's generators here; their state is not a weight.
-            for generator in getattr(layer, "_seed_generators", ()):
-                if id(generator) not in seen:
-                    seen.add(id(generator))
-                    found.append(generator)
-        return found
+    def seed_states(self):
+        """The state of every random seed generator of the model and its layers
+        (its own, the priors' draws, dropout's): Keras' `variables` minus `weights`."""
+        weights = {id(w) for w in self.weights}
+        states, seen = [], set()
+        for variable in self.variables:
+            if id(variable) not in weights and id(variable) not in seen:
+                seen.add(id(variable))
+                states.append(variable)
+        return states
 
     def save_own_variables(self, store):
         """Saves the model's own variables and the state of every seed generator.
@@ -630,17 +428,16 @@ class MultiOptimizerModel(keras.Model):
         masks) than one that never stopped.
         """
         super().save_own_variables(store)
-        for i, generator in enumerate(self.seed_generators()):
-            store[f"seed_generator_{i}"] = generator.state
+        for i, state in enumerate(self.seed_states()):
+            store[f"seed_generator_{i}"] = state
 
     def load_own_variables(self, store):
-        own = self._trainable_variables + self._non_trainable_variables
-        for i, variable in enumerate(own):
-            variable.assign(store[f"{i}"])
-        keys = set(store.keys())
-        for i, generator in enumerate(self.seed_generators()):
-            if f"seed_generator_{i}" in keys:  # files saved before 0.1.0 lack them
-                generator.state.assign(store[f"seed_generator_{i}"])
+        keys = list(store.keys())
+        super().load_own_variables(
+            {key: store[key] for key in keys if not key.startswith("seed_generator_")}
+        )
+        for i, state in enumerate(self.seed_states()):
+            state.assign(store[f"seed_generator_{i}"])
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

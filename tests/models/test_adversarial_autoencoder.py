@@ -30,8 +30,6 @@ def test_builders_follow_the_article():
     assert variational.output_shape == (None, 15)
     assert kl.build_decoder(output_shape=(32, 32, 3)).output_shape == (None, 32, 32, 3)
     assert kl.build_code_discriminator().output_shape == (None, 1)
-    with pytest.warns(DeprecationWarning, match="build_code_discriminator"):
-        assert kl.build_discriminator(hidden_units=(8,)).output_shape == (None, 1)
     with pytest.raises(ValueError, match="input_shape: expected"):
         kl.build_encoder(input_shape=(28, 28))
 
@@ -93,17 +91,21 @@ def test_each_update_moves_only_its_own_network(images, schedule):
     x = tf.constant(images)
     networks = {"encoder": model.encoder, "decoder": model.decoder, "discriminator": model.discriminator}
     codes = model.encoder(x)
-    updates = {  # what each update receives and which networks it may move
-        "reconstruction_update": (x, {"encoder", "decoder"}),
-        "discriminator_update": (codes, {"discriminator"}),
-        "regularization_update": (x, {"discriminator", "encoder"}),
-        "joint_update": (x, {"discriminator", "encoder", "decoder"}),
+    updates = {  # each update's role, loss, input and the networks it may move
+        "reconstruction": ("autoencoder_optimizer", model.reconstruction_loss, x,
+                           {"encoder", "decoder"}),
+        "discriminator": ("discriminator_optimizer", model.discriminator_loss, codes,
+                          {"discriminator"}),
+        "regularization": ("generator_optimizer", model.regularization_loss, x,
+                           {"discriminator", "encoder"}),
+        "joint": ("autoencoder_optimizer", model.joint_loss, x,
+                  {"discriminator", "encoder", "decoder"}),
     }
-    for update, (inputs, owners) in updates.items():
-        if schedule == "joint" and update == "regularization_update":
+    for update, (role, loss, inputs, owners) in updates.items():
+        if schedule == "joint" and update == "regularization":
             continue
         before = {name: snapshot(net) for name, net in networks.items()}
-        getattr(model, update)(inputs, None)
+        model.update(role, loss, inputs, None)
         for name, net in networks.items():
             changed = moved(before[name], net.trainable_variables)
             if name in owners:
@@ -120,12 +122,14 @@ def test_regularization_phase_equals_a_discriminator_then_a_generator_step(image
     for model in (shared, separate):
         model.compile(**{role: keras.optimizers.SGD(0.1) for role in model.optimizer_roles()})
     before = shared.get_weights()
-    shared.regularization_update(x, None)
-    separate.discriminator_update(separate.encoder(x), None)
+    shared.update("generator_optimizer", shared.regularization_loss, x, None)
+    separate.update(
+        "discriminator_optimizer", separate.discriminator_loss, separate.encoder(x), None
+    )
     with tf.GradientTape() as tape:  # the generator step on a fresh encoder pass
         loss = keras.ops.mean(separate.generator_loss(separate.encoder(x), None))
     variables = separate.encoder.trainable_variables
-    separate.g_optimizer.apply(tape.gradient(loss, variables), variables)
+    separate.generator_optimizer.apply(tape.gradient(loss, variables), variables)
     for a, b in zip(shared.get_weights(), separate.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert sum(not np.allclose(a, b) for a, b in zip(before, shared.get_weights())) == len(
@@ -136,13 +140,17 @@ def test_regularization_phase_equals_a_discriminator_then_a_generator_step(image
 def test_compiled_optimizers_are_bound_to_their_networks():
     model = make_aae()
     model.compile()
-    assert model.d_optimizer.built and model.g_optimizer.built and model.ae_optimizer.built
+    assert (
+        model.discriminator_optimizer.built
+        and model.generator_optimizer.built
+        and model.autoencoder_optimizer.built
+    )
     assert model.optimizer is None  # no unused Keras default beside them
     shared = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="separate optimizer"):
-        make_aae().compile(ae_optimizer=shared, d_optimizer=shared)
-    with pytest.raises(ValueError, match="g_optimizer"):
-        make_aae(schedule="joint").compile(g_optimizer=keras.optimizers.Adam())
+        make_aae().compile(autoencoder_optimizer=shared, discriminator_optimizer=shared)
+    with pytest.raises(ValueError, match="generator_optimizer"):
+        make_aae(schedule="joint").compile(generator_optimizer=keras.optimizers.Adam())
     with pytest.raises(ValueError, match="optimizer"):
         make_aae().compile(optimizer="adam")
 
@@ -152,8 +160,8 @@ def test_fit_returns_the_metrics_and_joint_schedule_trains(images):
     model.compile()
     history = model.fit(images, batch_size=8, epochs=2, verbose=0)
     assert set(history.history) == {"recon_loss", "d_loss", "g_loss", "d_accuracy"}
-    assert model.d_optimizer.iterations.numpy() == 8
-    assert model.ae_optimizer.iterations.numpy() == 8
+    assert model.discriminator_optimizer.iterations.numpy() == 8
+    assert model.autoencoder_optimizer.iterations.numpy() == 8
 
 
 def test_fit_on_dataset_of_other_size_and_channels():
@@ -172,15 +180,15 @@ def test_fit_on_dataset_of_other_size_and_channels():
 
 def test_saved_model_round_trip(images, tmp_path):
     model = make_aae(prior="mixture")
-    model.compile(d_optimizer=keras.optimizers.RMSprop(1e-3))
+    model.compile(discriminator_optimizer=keras.optimizers.RMSprop(1e-3))
     model.fit(images, batch_size=16, epochs=1, verbose=0)
     loaded = assert_saved_model_round_trip(model, images, tmp_path)
     assert loaded.compiled
-    assert isinstance(loaded.d_optimizer, keras.optimizers.RMSprop)
-    assert loaded.d_optimizer.iterations.numpy() == 2
+    assert isinstance(loaded.discriminator_optimizer, keras.optimizers.RMSprop)
+    assert loaded.discriminator_optimizer.iterations.numpy() == 2
     assert loaded.prior.get_config() == model.prior.get_config()
     loaded.fit(images, batch_size=16, epochs=1, verbose=0)  # training resumes
-    assert loaded.g_optimizer.iterations.numpy() == 4
+    assert loaded.generator_optimizer.iterations.numpy() == 4
 
 
 def test_config_round_trip():
@@ -200,7 +208,7 @@ def test_bad_input_raises_before_training(images):
         model.fit(np.full_like(images, np.nan), epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"x: expected images of shape \(28, 28, 1\)"):
         model.fit(np.zeros((4, 32, 32, 1), "float32"), epochs=1, verbose=0)
-    assert model.ae_optimizer.iterations.numpy() == 0
+    assert model.autoencoder_optimizer.iterations.numpy() == 0
     with pytest.raises(ValueError, match="prior: expected one of"):
         make_aae(prior="cauchy")
     with pytest.raises(ValueError, match="prior: expected a prior over codes of size 2"):
@@ -229,14 +237,17 @@ def test_gradient_penalty_is_the_squared_slope_at_prior_draws():
     penalty = kl.losses.r1_penalty(gradients, model.gradient_penalty)
     np.testing.assert_allclose(penalty.numpy(), [np.sum(kernel**2)] * 5, rtol=1e-5)
     before = snapshot(model.discriminator)
-    model.discriminator_update(model.encoder(tf.zeros((5, 28, 28, 1))), None)
+    model.update(
+        "discriminator_optimizer", model.discriminator_loss,
+        model.encoder(tf.zeros((5, 28, 28, 1))), None,
+    )
     assert all(moved(before, model.discriminator.trainable_variables))
     history = model.fit(np.zeros((8, 28, 28, 1), "float32"), batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["d_loss"]).all()
     restored = kl.AdversarialAutoencoder.from_config(model.get_config())
     assert restored.gradient_penalty == 2.0
     assert make_aae().real_logits(z, None)[1] is None  # off by default
-    with pytest.raises(ValueError, match="gradient_penalty: expected a float >= 0"):
+    with pytest.raises(ValueError, match="gradient_penalty: expected a number >= 0"):
         make_aae(gradient_penalty=-1.0)
 
 
@@ -252,7 +263,7 @@ def test_input_noise_reaches_the_encoder_and_not_the_target(images):
     model.noisy = lambda x: tf.zeros_like(x)
     blank = model.decoder(model.encoder(tf.zeros_like(x)))
     expected = kl.losses.reconstruction_loss(images, blank, model.reconstruction)
-    model.reconstruction_update(x, None)
+    model.update("autoencoder_optimizer", model.reconstruction_loss, x, None)
     assert float(model.results()["recon_loss"]) == pytest.approx(
         float(np.mean(expected)), rel=1e-4
     )
@@ -260,5 +271,5 @@ def test_input_noise_reaches_the_encoder_and_not_the_target(images):
     assert plain.noisy(x) is x  # off by default
     restored = kl.AdversarialAutoencoder.from_config(make_aae(input_noise=0.3).get_config())
     assert restored.input_noise == 0.3
-    with pytest.raises(ValueError, match="input_noise: expected a float >= 0"):
+    with pytest.raises(ValueError, match="input_noise: expected a number >= 0"):
         make_aae(input_noise=-1.0)

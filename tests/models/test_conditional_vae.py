@@ -93,7 +93,7 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
         model = keras.saving.load_model({str(tmp_path / "cvae.keras")!r})
         assert type(model).__name__ == "ConditionalVAE" and model.compiled
         assert model.log_var_limit == 4.0
-        assert model.vae_optimizer.iterations.numpy() == 2
+        assert model.autoencoder_optimizer.iterations.numpy() == 2
         x = np.load({str(tmp_path / "x.npy")!r})
         np.testing.assert_allclose(model.reconstruct(x, np.arange(8) % 10),
                                    np.load({str(tmp_path / "out.npy")!r}), rtol=1e-5, atol=1e-6)

@@ -45,11 +45,11 @@ def test_shapes_for_any_image_channel_and_class_count(image_shape, classes, code
     assert 0 <= metrics["real_label_accuracy"] <= 1
 
 
-@pytest.mark.parametrize("role, network", [("d_optimizer", "discriminator"),
-                                           ("g_optimizer", "generator")])
+@pytest.mark.parametrize("role, network", [("discriminator_optimizer", "discriminator"),
+                                           ("generator_optimizer", "generator")])
 def test_each_update_moves_only_its_own_network(role, network, images):
     model = families.info_gan()
-    other = {"d_optimizer": "g_optimizer", "g_optimizer": "d_optimizer"}[role]
+    other = {"discriminator_optimizer": "generator_optimizer", "generator_optimizer": "discriminator_optimizer"}[role]
     # The other role learns at rate zero: what moves is this role's doing.
     model.compile(**{role: keras.optimizers.Adam(1e-2), other: keras.optimizers.SGD(0.0)})
     before = {name: weights_of(getattr(model, name)) for name in ("generator", "discriminator")}
@@ -136,7 +136,7 @@ def test_uniform_codes_are_drawn_in_the_square():
 def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
     model = families.info_gan(code_loss="gaussian", code_prior="uniform")
     assert_config_round_trip(model)
-    model.compile(g_optimizer=keras.optimizers.Adam(1e-3))
+    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3))
     model.fit(images, np.arange(len(images)) % 10, batch_size=16, epochs=1, verbose=0)
     model.save(tmp_path / "gan.keras")
     np.save(tmp_path / "x.npy", images[:8])
@@ -150,9 +150,9 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
         model = keras.saving.load_model({str(tmp_path / "gan.keras")!r})
         assert type(model).__name__ == "InfoGAN" and model.compiled
         assert model.code_loss == "gaussian" and model.code_prior == "uniform"
-        assert type(model.g_optimizer).__name__ == "Adam"
-        assert type(model.d_optimizer).__name__ == "RMSprop"
-        assert model.d_optimizer.iterations.numpy() == 2 == model.g_optimizer.iterations.numpy()
+        assert type(model.generator_optimizer).__name__ == "Adam"
+        assert type(model.discriminator_optimizer).__name__ == "RMSprop"
+        assert model.discriminator_optimizer.iterations.numpy() == 2 == model.generator_optimizer.iterations.numpy()
         x = np.load({str(tmp_path / "x.npy")!r})
         np.testing.assert_allclose(model.predict(x, verbose=0),
                                    np.load({str(tmp_path / "out.npy")!r}), rtol=1e-5, atol=1e-6)
@@ -160,7 +160,7 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
         np.testing.assert_allclose(model.generate(noise, [0, 1, 2, 3], np.zeros((4, 2))),
                                    np.load({str(tmp_path / "fakes.npy")!r}), rtol=1e-5, atol=1e-6)
         model.fit(x, np.arange(8) % 10, batch_size=8, epochs=1, verbose=0)
-        assert model.g_optimizer.iterations.numpy() == 3
+        assert model.generator_optimizer.iterations.numpy() == 3
         print("loaded")
     """
     assert "loaded" in run_in_fresh_process(script)

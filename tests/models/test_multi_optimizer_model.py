@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import keras_latent as kl
 from keras_latent import losses
-from keras_latent.models.multi_optimizer_model import MultiOptimizerModel
+from keras_latent.models.multi_optimizer_model import Loss, MultiOptimizerModel
 from tests.helpers import run_in_fresh_process
 
 
@@ -31,13 +31,14 @@ class ToyAutoencoder(MultiOptimizerModel):
             "decoder_optimizer": self.decoder.trainable_variables,
         }
 
+    def error(self, x, tracker):
+        """The reconstruction error, tracked as `tracker`."""
+        error = losses.reconstruction_loss(x, self.call(x, training=True), "mse")
+        return Loss(error, metrics={tracker: error})
+
     def train_step(self, x):
-        for role, network in (("encoder_optimizer", self.encoder),
-                              ("decoder_optimizer", self.decoder)):
-            with tf.GradientTape() as tape:
-                error = losses.reconstruction_loss(x, self.call(x, training=True), "mse")
-            self.apply_update(role, tape, error, network.trainable_variables)
-            self.track(role.replace("optimizer", "loss"), error)
+        self.update("encoder_optimizer", self.error, x, "encoder_loss")
+        self.update("decoder_optimizer", self.error, x, "decoder_loss")
         return self.results()
 
     def call(self, x, training=False):
@@ -80,9 +81,7 @@ def test_toy_model_trains_and_each_role_moves_only_its_network(small_images):
         ("decoder_optimizer", model.decoder, model.encoder),
     ):
         before = [v.numpy().copy() for v in model.trainable_variables]
-        with tf.GradientTape() as tape:
-            error = losses.reconstruction_loss(x, model(x, training=True), "mse")
-        model.apply_update(role, tape, error, network.trainable_variables)
+        model.update(role, model.error, x, role.replace("optimizer", "loss"))
         after = dict(zip([id(v) for v in model.trainable_variables],
                          [not np.array_equal(b, v.numpy())
                           for b, v in zip(before, model.trainable_variables)]))
@@ -90,43 +89,47 @@ def test_toy_model_trains_and_each_role_moves_only_its_network(small_images):
         assert not any(after[id(v)] for v in other.trainable_variables), role
 
 
-def test_apply_update_is_a_step_down_the_global_mean(small_images):
+def test_update_is_a_step_down_the_global_mean(small_images):
     """The per-example shares give the gradient of the plain batch mean."""
     model = toy()
     model.compile(encoder_optimizer=keras.optimizers.SGD(1.0),
                   decoder_optimizer=keras.optimizers.SGD(1.0))
     x = tf.constant(small_images[:8])
     variables = model.decoder.trainable_variables
+
+    def error():
+        return losses.reconstruction_loss(x, model(x), "mse")
+
     with tf.GradientTape() as tape:
-        mean = keras.ops.mean(losses.reconstruction_loss(x, model(x), "mse"))
+        mean = keras.ops.mean(error())
     expected = [v.numpy() - g.numpy() for v, g in zip(variables, tape.gradient(mean, variables))]
-    with tf.GradientTape() as tape:
-        values = losses.reconstruction_loss(x, model(x), "mse")
-    model.apply_update("decoder_optimizer", tape, values, variables)
+    model.update("decoder_optimizer", lambda: Loss(error()))
     for want, v in zip(expected, variables):
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
     # A list of terms: each its own (weighted) mean, added.
     weights = tf.constant([1.0, 0.0] * 4)
     with tf.GradientTape() as tape:
-        error = losses.reconstruction_loss(x, model(x), "mse")
-        total = 3.0 * keras.ops.mean(error) + keras.ops.sum(error * weights) / 4.0
+        values = error()
+        total = 3.0 * keras.ops.mean(values) + keras.ops.sum(values * weights) / 4.0
     expected = [v.numpy() - g.numpy() for v, g in zip(variables, tape.gradient(total, variables))]
-    with tf.GradientTape() as tape:
-        error = losses.reconstruction_loss(x, model(x), "mse")
-        terms = [3.0 * error, error]
-    model.apply_update("decoder_optimizer", tape, terms, variables, weights=[None, weights])
+
+    def terms(term_weights):
+        values = error()
+        return Loss([3.0 * values, values], weights=term_weights)
+
+    model.update("decoder_optimizer", terms, [None, weights])
     for want, v in zip(expected, variables):
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="weights: expected a list of 2"):
-        model.apply_update("decoder_optimizer", tape, terms, variables, weights=weights)
+        model.update("decoder_optimizer", terms, weights)
 
 
 def test_compile_errors_name_the_roles():
     model = toy()
     with pytest.raises(ValueError, match="encoder_optimizer, decoder_optimizer"):
         model.compile(optimizer="adam")
-    with pytest.raises(ValueError, match="g_optimizer: .*encoder_optimizer, decoder_optimizer"):
-        model.compile(g_optimizer=keras.optimizers.Adam())
+    with pytest.raises(ValueError, match="generator_optimizer: .*encoder_optimizer, decoder_optimizer"):
+        model.compile(generator_optimizer=keras.optimizers.Adam())
     shared = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="separate optimizer"):
         model.compile(encoder_optimizer=shared, decoder_optimizer=shared)

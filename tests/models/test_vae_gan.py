@@ -53,10 +53,10 @@ class Scripted(kl.VAEGAN):
 
     script = None
 
-    def discriminator_update(self, x, targets):
+    def discriminator_step(self, x, targets):
         return self.script.next("d")
 
-    def autoencoder_update(self, x, targets):
+    def autoencoder_step(self, x, targets):
         self.encoder_optimizer.iterations.assign_add(1)  # fit checks that a step ran
         return self.script.next("g")
 
@@ -81,18 +81,24 @@ def test_the_balancing_rule_takes_the_steps_its_losses_call_for(
     assert history.history["g_steps_taken"] == [g_taken]
 
 
+def similarity(model, real, fake):
+    """The model's per-example `L_llike` for layers `real` and `fake`, per pixel."""
+    values = kl.losses.similarity_loss(
+        real, fake, model.similarity, model.standardize_similarity
+    )
+    return keras.ops.convert_to_numpy(values) / model.pixels
+
+
 def test_similarity_losses_against_hand_computed_values():
     model = families.vae_gan(similarity="bce", standardize_similarity=False)
     real, fake = np.zeros((1, 2, 2, 1), "float32"), np.zeros((1, 2, 2, 1), "float32")
     fake[0, 0, 0, 0] = 2.0
     # Cross-entropy of sigmoid(fake) against sigmoid(real) = 1/2, from logits.
     expected = (3 * np.log(2.0) + (np.log1p(np.exp(2.0)) - 0.5 * 2.0)) / 784
-    got = keras.ops.convert_to_numpy(model.similarity_loss(real, fake))
-    np.testing.assert_allclose(got, [expected], rtol=1e-5)
+    assert model.pixels == 784
+    np.testing.assert_allclose(similarity(model, real, fake), [expected], rtol=1e-5)
     squared = families.vae_gan(similarity="mse", standardize_similarity=False)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(squared.similarity_loss(real, fake)), [4.0 / 784], rtol=1e-6
-    )
+    np.testing.assert_allclose(similarity(squared, real, fake), [4.0 / 784], rtol=1e-6)
 
 
 def test_standardized_similarity_divides_each_channel_by_the_real_batch_spread():
@@ -100,13 +106,42 @@ def test_standardized_similarity_divides_each_channel_by_the_real_batch_spread()
     rng = np.random.default_rng(0)
     real = rng.normal(size=(64, 2, 2, 3)).astype("float32") * [0.1, 1.0, 5.0]
     fake = real + np.array([0.1, 1.0, 5.0], "float32")  # one standard deviation off per channel
-    got = keras.ops.convert_to_numpy(model.similarity_loss(real, fake))
+    got = similarity(model, real, fake)
     spread = real.reshape(-1, 3).std(axis=0)
     expected = (np.array([0.1, 1.0, 5.0]) ** 2 / spread**2).sum() * 4 / 784
     np.testing.assert_allclose(got, np.full(64, expected), rtol=1e-4)
     # The discriminator cannot make the metric vanish by shrinking l.
-    shrunk = keras.ops.convert_to_numpy(model.similarity_loss(real / 10, fake / 10))
+    shrunk = similarity(model, real / 10, fake / 10)
     np.testing.assert_allclose(shrunk, got, rtol=1e-2)
+
+
+def test_kl_weight_scales_the_prior_term_of_the_encoder_loss_alone(images):
+    x, targets = tf.constant(images), tf.one_hot(np.arange(len(images)) % 10, 10)
+    rate, start = 0.1, families.vae_gan()
+    stepped = {}
+    for kl_weight in (0.0, 1.0):  # the same weights and (seeded) draws in both
+        model = families.vae_gan(kl_weight=kl_weight)
+        model.set_weights(start.get_weights())
+        model.compile(**{role: keras.optimizers.SGD(rate) for role in NETWORK_OF})
+        model.autoencoder_step(x, targets)
+        stepped[kl_weight] = weights_of(model)
+    # The prior term alone separates the two encoder steps; it is deterministic
+    # (the KL of the encoder's mean and log-variance, no draw).
+    with tf.GradientTape() as tape:
+        z_mean, z_log_var, _ = start.encoder([x, targets], training=True)
+        prior = keras.ops.mean(start.prior_loss(z_mean, z_log_var) * start.pixels)
+    gradients = tape.gradient(prior, start.encoder.weights)
+    for without, with_kl, gradient in zip(
+        stepped[0.0]["encoder"], stepped[1.0]["encoder"], gradients
+    ):
+        gradient = np.zeros(without.shape) if gradient is None else gradient.numpy()
+        np.testing.assert_allclose(without - with_kl, rate * gradient, rtol=1e-3, atol=1e-6)
+    encoders = zip(stepped[0.0]["encoder"], stepped[1.0]["encoder"])
+    assert any(not np.allclose(a, b) for a, b in encoders)
+    for name in ("decoder", "discriminator"):  # the other losses do not read it
+        for a, b in zip(stepped[0.0][name], stepped[1.0][name]):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+    assert kl.VAEGAN.from_config(families.vae_gan(kl_weight=0.5).get_config()).kl_weight == 0.5
 
 
 def test_brief_training_logs_every_loss_and_the_steps_taken(mnist_subset):

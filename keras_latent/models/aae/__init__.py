@@ -5,7 +5,6 @@ from keras_latent.models.aae.builders import (
     build_classifier,
     build_code_discriminator,
     build_decoder,
-    build_discriminator,
     build_encoder,
 )
 from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (

@@ -2,17 +2,17 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_latent import data, distribute, losses, priors
-from keras_latent.models.multi_optimizer_model import (
-    MultiOptimizerModel,
+from keras_latent.checks import (
     check_class_labels,
     check_codes,
     check_count,
     check_network_sizes,
+    check_number,
 )
+from keras_latent.models.multi_optimizer_model import Loss, MultiOptimizerModel
 
 SCHEDULES = ("paper", "joint")
 
@@ -24,8 +24,61 @@ def _as_float32(outputs):
     return np.asarray(outputs, "float32")
 
 
+class AutoencoderMethods:
+    """What the adversarial autoencoders share beside their updates: the image
+    shape, the denoising input noise, `encode` and the checks of codes and labels.
+
+    A model using it has `encoder`, `input_noise`, `latent_dim`, `num_classes`,
+    `prior` and `seed_generator`.
+    """
+
+    @property
+    def image_shape(self):
+        """`(height, width, channels)` of the encoder's images."""
+        return tuple(self.encoder.input_shape[1:])
+
+    def noisy(self, x):
+        """`x` plus Gaussian noise of std `input_noise` (x itself when 0): what the
+        encoder reads in a training update."""
+        if not self.input_noise:
+            return x
+        return x + self.normal_images(ops.shape(x)[0], self.input_noise, x.dtype)
+
+    def normal_images(self, n, stddev=1.0, dtype="float32"):
+        """`n` images of Gaussian noise from the model's seed generator, each
+        replica's its own (`distribute.replica_draws`)."""
+        noise = distribute.replica_draws(
+            lambda copies: keras.random.normal(
+                (n * copies, *self.image_shape), stddev=stddev, seed=self.seed_generator
+            ),
+            n,
+        )
+        return ops.cast(noise, dtype)
+
+    def encode(self, x, batch_size=256):
+        """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
+        data.check_images(x, shape=self.image_shape)
+        codes = self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        # float32 even when the networks compute in 16 bits (mixed precision).
+        return _as_float32(codes)
+
+    def checked_codes(self, z, name="z"):
+        """`z` as a float32 array `(N, latent_dim)`; `ValueError` naming `name` if not."""
+        return check_codes(z, self.latent_dim, name)
+
+    def checked_labels(self, labels, n, name="labels"):
+        """`labels` as `n` ints in `[0, num_classes)` (one-hot rows are read too)."""
+        classes = self.num_classes or getattr(self.prior, "num_classes", None)
+        if not classes:
+            raise ValueError(
+                f"{name}: this {type(self).__name__} and its prior have no classes; "
+                "pass no labels."
+            )
+        return check_class_labels(labels, n, classes, name)
+
+
 @keras.saving.register_keras_serializable(package="keras_latent")
-class AdversarialAutoencoder(MultiOptimizerModel):
+class AdversarialAutoencoder(AutoencoderMethods, MultiOptimizerModel):
     """Adversarial autoencoder (AAE): reconstruction plus a code discriminator.
 
     An encoder maps images to codes z, a decoder maps codes back to images, and a
@@ -37,25 +90,23 @@ class AdversarialAutoencoder(MultiOptimizerModel):
     optimizer on its own network's variables:
 
     - `"paper"` (Makhzani et al. 2015, sec. 2): a reconstruction update of
-      encoder and decoder (`ae_optimizer`), then the regularization phase: a
-      discriminator update on prior draws against the codes (`d_optimizer`) and
+      encoder and decoder (`autoencoder_optimizer`), then the regularization phase: a
+      discriminator update on prior draws against the codes (`discriminator_optimizer`) and
       a generator update of the encoder against the updated discriminator
-      (`g_optimizer`).
+      (`generator_optimizer`).
     - `"joint"` (article 000): the discriminator update, then one update of
       encoder and decoder on `reconstruction_weight * reconstruction +
-      adversarial_weight * generator loss` (`ae_optimizer`).
+      adversarial_weight * generator loss` (`autoencoder_optimizer`).
 
     Within a step the discriminator's update and the one after it share one
     encoder pass (the discriminator's step does not change the encoder).
 
-    Variants (`SupervisedAdversarialAutoencoder`,
-    `LabelRegularizedAdversarialAutoencoder`,
-    `SemiSupervisedAdversarialAutoencoder`) override small hooks rather than the
-    step: what the decoder and the discriminator receive (`decoder_inputs`,
-    `discriminator_inputs`), where prior draws come from (`prior_codes`), which
-    optimizers exist (`optimizer_roles`), what runs after the schedule
-    (`extra_updates`) and, with other networks, the adversarial losses
-    (`discriminator_update`, `generator_loss`).
+    The labelled variants (`SupervisedAdversarialAutoencoder`,
+    `LabelRegularizedAdversarialAutoencoder`) override small hooks rather than
+    the step: what the decoder and the discriminator receive
+    (`decoder_inputs`, `discriminator_inputs`) and where prior draws come from
+    (`prior_codes`). `SemiSupervisedAdversarialAutoencoder`, with a second
+    discriminator and a classifier's update, is a class of its own.
 
     Args:
         encoder: `keras.Model`. Images `(H, W, C)` to codes `(latent_dim,)`.
@@ -132,16 +183,12 @@ class AdversarialAutoencoder(MultiOptimizerModel):
             )
         self.schedule = schedule
         self.reconstruction = reconstruction
-        self.reconstruction_weight = float(reconstruction_weight)
-        self.adversarial_weight = float(adversarial_weight)
-        if not gradient_penalty >= 0:
-            raise ValueError(
-                f"gradient_penalty: expected a float >= 0; got {gradient_penalty!r}."
-            )
-        self.gradient_penalty = float(gradient_penalty)
-        if not input_noise >= 0:
-            raise ValueError(f"input_noise: expected a float >= 0; got {input_noise!r}.")
-        self.input_noise = float(input_noise)
+        self.reconstruction_weight = check_number(
+            reconstruction_weight, "reconstruction_weight", minimum=0
+        )
+        self.adversarial_weight = check_number(adversarial_weight, "adversarial_weight", minimum=0)
+        self.gradient_penalty = check_number(gradient_penalty, "gradient_penalty", minimum=0)
+        self.input_noise = check_number(input_noise, "input_noise", minimum=0)
         self.check_networks()
         self.add_trackers("recon_loss", "d_loss", "g_loss", "d_accuracy")
         self.built = True
@@ -195,36 +242,6 @@ class AdversarialAutoencoder(MultiOptimizerModel):
             return "the latent size, the class count"
         return "the latent size"
 
-    @property
-    def image_shape(self):
-        return tuple(self.encoder.input_shape[1:])
-
-    def extra_updates(self, x, labels):
-        """Updates run after the schedule's own in every step; none here."""
-
-    def unsupervised_weights(self, labels):
-        """Per-example weights of the reconstruction and regularisation updates
-        (None: every example alike)."""
-        return None
-
-    def noisy(self, x):
-        """`x` plus Gaussian noise of std `input_noise` (x itself when 0): what the
-        encoder reads in a training update."""
-        if not self.input_noise:
-            return x
-        return x + self.normal_images(ops.shape(x)[0], self.input_noise, x.dtype)
-
-    def normal_images(self, n, stddev=1.0, dtype="float32"):
-        """`n` images of Gaussian noise from the model's seed generator, each
-        replica's its own (`distribute.replica_draws`)."""
-        noise = distribute.replica_draws(
-            lambda copies: keras.random.normal(
-                (n * copies, *self.image_shape), stddev=stddev, seed=self.seed_generator
-            ),
-            n,
-        )
-        return ops.cast(noise, dtype)
-
     def decoder_inputs(self, z, labels):
         """What the decoder receives for codes `z` of examples with `labels`."""
         return z
@@ -248,32 +265,32 @@ class AdversarialAutoencoder(MultiOptimizerModel):
     def optimizer_roles(self):
         """`{optimizer attribute: variables it updates}` for this model's updates."""
         roles = {
-            "ae_optimizer": self.autoencoder_variables(),
-            "d_optimizer": self.discriminator.trainable_variables,
+            "autoencoder_optimizer": self.autoencoder_variables(),
+            "discriminator_optimizer": self.discriminator.trainable_variables,
         }
         if self.schedule == "paper":
-            roles["g_optimizer"] = self.encoder.trainable_variables
+            roles["generator_optimizer"] = self.encoder.trainable_variables
         return roles
 
     def default_optimizer(self, role):
         # Article 000's optimizer, used for every network.
         return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
-    def compile(self, ae_optimizer=None, d_optimizer=None, g_optimizer=None, **kwargs):
+    def compile(self, autoencoder_optimizer=None, discriminator_optimizer=None, generator_optimizer=None, **kwargs):
         """Configures one optimizer per network.
 
         Args:
-            ae_optimizer: optimizer of the reconstruction (or joint) update, over
+            autoencoder_optimizer: optimizer of the reconstruction (or joint) update, over
                 encoder and decoder. Defaults to `Adam(2e-4, beta_1=0.5)`.
-            d_optimizer: optimizer of the discriminator. Same default.
-            g_optimizer: optimizer of the encoder's generator update (`"paper"`
+            discriminator_optimizer: optimizer of the discriminator. Same default.
+            generator_optimizer: optimizer of the encoder's generator update (`"paper"`
                 schedule only). Same default.
             **kwargs: subclasses' further optimizers by name, and the options of
                 `keras.Model.compile`; see `MultiOptimizerModel.compile` (XLA is
                 on by default without a distribution strategy).
         """
         super().compile(
-            ae_optimizer=ae_optimizer, d_optimizer=d_optimizer, g_optimizer=g_optimizer,
+            autoencoder_optimizer=autoencoder_optimizer, discriminator_optimizer=discriminator_optimizer, generator_optimizer=generator_optimizer,
             **kwargs,
         )
 
@@ -286,103 +303,74 @@ class AdversarialAutoencoder(MultiOptimizerModel):
     def train_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         if self.schedule == "paper":
-            self.reconstruction_update(x, labels)
-            self.regularization_update(x, labels)
+            self.update("autoencoder_optimizer", self.reconstruction_loss, x, labels)
+            self.update("generator_optimizer", self.regularization_loss, x, labels)
         else:
-            self.joint_update(x, labels)
-        self.extra_updates(x, labels)
+            self.update("autoencoder_optimizer", self.joint_loss, x, labels)
         return self.results()
 
-    def reconstruction_update(self, x, labels):
-        """Encoder and decoder take one step on the reconstruction error."""
-        with tf.GradientTape() as tape:
-            z = self.encoder(self.noisy(x), training=True)
-            x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
-            recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
-        weights = self.unsupervised_weights(labels)
-        self.apply_update(
-            "ae_optimizer", tape, recon, self.autoencoder_variables(), weights=weights
-        )
-        self.track("recon_loss", recon, weights=weights)
+    def reconstruction_loss(self, x, labels):
+        """Encoder and decoder: the reconstruction error."""
+        z = self.encoder(self.noisy(x), training=True)
+        x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
+        recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
+        return Loss(recon, metrics={"recon_loss": recon})
 
-    def discriminator_update(self, codes, labels):
-        """The discriminator takes one step on prior draws (real) against `codes` (fake).
-
-        `codes` are the encoder's outputs for a batch; only the discriminator moves.
-        """
-        z_fake = codes
-        z_real, real_labels = self.prior_codes(ops.shape(z_fake)[0], labels)
-        with tf.GradientTape() as tape:
-            real, slopes = self.real_logits(z_real, real_labels)
-            fake = self.discriminator(
-                self.discriminator_inputs(z_fake, labels), training=True
-            )
-            d_loss = losses.discriminator_loss(real, fake)
-            if slopes is not None:
-                d_loss = d_loss + losses.r1_penalty(slopes, self.gradient_penalty)
-        self.apply_update("d_optimizer", tape, d_loss, self.discriminator.trainable_variables)
-        self.track("d_loss", d_loss)
-        self.track("d_accuracy", losses.discriminator_accuracy(real, fake))
+    def discriminator_loss(self, codes, labels):
+        """The discriminator: prior draws (real) against `codes`, the encoder's (fake)."""
+        z_real, real_labels = self.prior_codes(ops.shape(codes)[0], labels)
+        real, slopes = self.real_logits(z_real, real_labels)
+        fake = self.discriminator(self.discriminator_inputs(codes, labels), training=True)
+        d_loss = losses.discriminator_loss(real, fake)
+        if slopes is not None:
+            d_loss = d_loss + losses.r1_penalty(slopes, self.gradient_penalty)
+        accuracy = losses.discriminator_accuracy(real, fake)
+        return Loss(d_loss, metrics={"d_loss": d_loss, "d_accuracy": accuracy})
 
     def real_logits(self, z_real, real_labels):
         """Logits of prior draws and, with a gradient penalty, `dD/dz` at each.
 
-        Returns `(logits, gradients or None)`.
+        Returns `(logits, gradients or None)`. The gradient of all logits
+        (summed) holds each draw's own: draws are independent of each other.
         """
+        def logits(z):
+            return self.discriminator(self.discriminator_inputs(z, real_labels), training=True)
+
         if not self.gradient_penalty:
-            inputs = self.discriminator_inputs(z_real, real_labels)
-            return self.discriminator(inputs, training=True), None
-        with tf.GradientTape() as inner:
-            inner.watch(z_real)
-            inputs = self.discriminator_inputs(z_real, real_labels)
-            real = self.discriminator(inputs, training=True)
-        # The gradient of all logits (summed) holds each draw's own: draws are
-        # independent of each other.
-        return real, inner.gradient(real, z_real)
+            return logits(z_real), None
+        return self.input_gradient(logits, z_real)
 
-    def regularization_update(self, x, labels):
-        """The paper's regularization phase: the discriminator's step, then the encoder's.
+    def regularization_loss(self, x, labels):
+        """The paper's regularization phase: the discriminator's step, then the
+        encoder's loss against the updated discriminator.
 
-        The encoder then takes one step toward codes that the updated discriminator
-        calls real. One encoder pass serves both steps: the discriminator's step
-        leaves the encoder as it was, so a second pass would give the same codes
-        (the article loop computes them twice). An encoder that samples (a
+        One encoder pass serves both steps: the discriminator's step leaves the
+        encoder as it was, so a second pass would give the same codes (the
+        article loop computes them twice). An encoder that samples (a
         variational one) thus feeds both steps the same draw.
         """
-        with tf.GradientTape() as tape:
-            codes = self.encoder(self.noisy(x), training=True)
-            with tape.stop_recording():
-                self.discriminator_update(codes, labels)
-            g_loss = self.generator_loss(codes, labels)
-        weights = self.unsupervised_weights(labels)
-        self.apply_update(
-            "g_optimizer", tape, g_loss, self.encoder.trainable_variables, weights=weights
-        )
-        self.track("g_loss", g_loss, weights=weights)
+        codes = self.encoder(self.noisy(x), training=True)
+        self.nested_update("discriminator_optimizer", self.discriminator_loss, codes, labels)
+        g_loss = self.generator_loss(codes, labels)
+        return Loss(g_loss, metrics={"g_loss": g_loss})
 
     def generator_loss(self, codes, labels):
         """Per-example loss of the encoder for `codes` the discriminator calls fake."""
         fake = self.discriminator(self.discriminator_inputs(codes, labels), training=True)
         return losses.generator_loss(fake)
 
-    def joint_update(self, x, labels):
-        """The discriminator's step, then one of encoder and decoder on both losses.
-
-        Encoder and decoder step on `reconstruction_weight * reconstruction +
-        adversarial_weight * generator loss` against the updated discriminator;
-        one encoder pass serves both steps (see `regularization_update`).
-        """
-        with tf.GradientTape() as tape:
-            z = self.encoder(self.noisy(x), training=True)
-            with tape.stop_recording():
-                self.discriminator_update(z, labels)
-            x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
-            recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
-            g_loss = self.generator_loss(z, labels)
-            total = self.reconstruction_weight * recon + self.adversarial_weight * g_loss
-        self.apply_update("ae_optimizer", tape, total, self.autoencoder_variables())
-        self.track("recon_loss", recon)
-        self.track("g_loss", g_loss)
+    def joint_loss(self, x, labels):
+        """The discriminator's step, then encoder and decoder on both losses:
+        `reconstruction_weight * reconstruction + adversarial_weight * generator
+        loss` against the updated discriminator, from one encoder pass (see
+        `regularization_loss`)."""
+        z = self.encoder(self.noisy(x), training=True)
+        self.nested_update("discriminator_optimizer", self.discriminator_loss, z, labels)
+        x_hat = self.decoder(self.decoder_inputs(z, labels), training=True)
+        recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
+        g_loss = self.generator_loss(z, labels)
+        total = self.reconstruction_weight * recon + self.adversarial_weight * g_loss
+        return Loss(total, metrics={"recon_loss": recon, "g_loss": g_loss})
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
@@ -416,27 +404,6 @@ class AdversarialAutoencoder(MultiOptimizerModel):
     def takes_y(self):
         """Labels go to the variants with classes; the plain AAE takes none."""
         return self.num_classes is not None
-
-    def encode(self, x, batch_size=256):
-        """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
-        data.check_images(x, shape=self.image_shape)
-        codes = self.encoder.predict(x, batch_size=batch_size, verbose=0)
-        # float32 even when the networks compute in 16 bits (mixed precision).
-        return _as_float32(codes)
-
-    def checked_codes(self, z, name="z"):
-        """`z` as a float32 array `(N, latent_dim)`; `ValueError` naming `name` if not."""
-        return check_codes(z, self.latent_dim, name)
-
-    def checked_labels(self, labels, n, name="labels"):
-        """`labels` as `n` ints in `[0, num_classes)` (one-hot rows are read too)."""
-        classes = self.num_classes or getattr(self.prior, "num_classes", None)
-        if not classes:
-            raise ValueError(
-                f"{name}: this {type(self).__name__} and its prior have no classes; "
-                "pass no labels."
-            )
-        return check_class_labels(labels, n, classes, name)
 
     def decode(self, z, labels=None):
         """Images decoded from codes `z`, a float32 NumPy array `(N, H, W, C)`.

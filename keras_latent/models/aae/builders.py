@@ -6,7 +6,6 @@ ReLU units, a 2-D code, a discriminator with two hidden layers of 1000 units.
 """
 
 import numbers
-import warnings
 
 import keras
 import numpy as np
@@ -206,14 +205,3 @@ def build_code_discriminator(
     logit = layers.Dense(1, name="logit")(h)
     return keras.Model(inputs, logit, name=name)
 
-
-def build_discriminator(*args, **kwargs):
-    """Deprecated alias of `build_code_discriminator`; it goes in the next release."""
-    warnings.warn(
-        "build_discriminator is now build_code_discriminator (image "
-        "discriminators come with other families); the old name goes in the next "
-        "release.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return build_code_discriminator(*args, **kwargs)

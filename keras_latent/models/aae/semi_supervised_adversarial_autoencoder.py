@@ -1,34 +1,20 @@
 """The semi-supervised AAE: a softmax head y regularised toward one-hot codes."""
 
-import math
-import numbers
-
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_latent import distribute, losses, priors
-from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
-from keras_latent.models.multi_optimizer_model import check_count, check_network_sizes
+from keras_latent.checks import check_count, check_network_sizes, check_number
+from keras_latent.models.aae.adversarial_autoencoder import AutoencoderMethods
+from keras_latent.models.classifier_terms import MeanTeacher, virtual_adversarial_view
+from keras_latent.models.multi_optimizer_model import Loss, MultiOptimizerModel
 
-# L2 norm of the small random step of the image whose effect on y estimates
-# virtual adversarial training's direction (Miyato et al. 2018's xi, 1e-6 in their
-# code, whose divergence is computed from logits; the one here from softmax
-# outputs, clipped, loses such small differences in float32).
-FINITE_DIFFERENCE = 0.1
-
-
-def _unit_images(d):
-    """Each image of `d` scaled to L2 norm 1 (first by its largest value, to stay
-    finite)."""
-    axes = tuple(range(1, len(d.shape)))
-    d = d / (ops.max(ops.abs(d), axis=axes, keepdims=True) + 1e-12)
-    return d / ops.sqrt(ops.sum(ops.square(d), axis=axes, keepdims=True) + 1e-12)
+UNSUPERVISED_ROWS = ("all", "unlabelled")
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
-class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
+class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerModel):
     """AAE with a categorical code y and a style code z, trained with few labels.
 
     The encoder outputs `[y, z]`: a softmax over classes and a continuous code.
@@ -37,9 +23,10 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
     uniform categorical, `discriminator` (D_gauss) tells z from prior draws. Each
     step runs, on every example:
 
-    1. reconstruction: encoder and decoder (`ae_optimizer`);
-    2. regularisation: D_gauss (`d_optimizer`), D_cat (`d_cat_optimizer`), then
-       the encoder against both (`g_optimizer`);
+    1. reconstruction: encoder and decoder (`autoencoder_optimizer`);
+    2. regularisation: D_gauss (`discriminator_optimizer`), D_cat
+       (`category_discriminator_optimizer`), then the encoder against both
+       (`generator_optimizer`), from one encoder pass;
     3. supervised: the y head's cross-entropy on the examples whose label is
        not -1 (`supervised_optimizer`); unlabelled examples never enter it,
        unless `consistency_weight` or `virtual_adversarial_weight` adds its
@@ -59,7 +46,12 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             `build_code_discriminator(latent_dim=10, name="category_discriminator")`.
         num_classes: int. Defaults to 10.
         prior: str or `Prior` for z. Defaults to `"gaussian"`.
-        reconstruction: str. Defaults to `"mse"`, as article 000.
+        reconstruction: str. `"bce"`, `"mse"` or `"mae"`. Defaults to `"mse"`,
+            as article 000.
+        input_noise: float >= 0. Standard deviation of Gaussian noise added to
+            the encoder's input in every training update (fresh each time;
+            the reconstruction target stays clean). The paper's
+            semi-supervised MNIST runs use 0.3. Defaults to 0.
         unsupervised_rows: str. The examples that the reconstruction and
             regularisation updates learn from: `"all"`, or `"unlabelled"` (label
             -1) as the paper's phases do, each on its own minibatch. With
@@ -105,8 +97,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             the paper. Defaults to 0 (off).
         virtual_adversarial_radius: float > 0. The L2 norm of `r` over each
             image's pixels. Defaults to 2.0.
-        **kwargs: the other `AdversarialAutoencoder` arguments (the schedule is
-            always `"paper"`).
+        seed: int or None. Seed of the model's random draws.
+        **kwargs: passed to `keras.Model` (`name`, `dtype`).
 
     Example:
 
@@ -127,6 +119,10 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         Makhzani et al. 2015, sec. 6 and fig. 8; article 000, "GAN classifier".
     """
 
+    # Labels are integers, -1 for an unlabelled example (one-hot rows cannot say so).
+    accepts_unlabelled = True
+    accepts_one_hot = False
+
     def __init__(
         self,
         encoder,
@@ -136,6 +132,7 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         num_classes=10,
         prior="gaussian",
         reconstruction="mse",
+        input_noise=0.0,
         unsupervised_rows="all",
         conditional_discriminator=False,
         consistency_weight=0.0,
@@ -143,106 +140,62 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         teacher_decay=0.0,
         virtual_adversarial_weight=0.0,
         virtual_adversarial_radius=2.0,
+        seed=None,
         **kwargs,
     ):
-        self.conditional_discriminator = bool(conditional_discriminator)
-        if (
-            isinstance(consistency_weight, bool)
-            or not isinstance(consistency_weight, numbers.Real)
-            or not (math.isfinite(consistency_weight) and consistency_weight >= 0)
-        ):
+        super().__init__(seed=seed, **kwargs)
+        self.encoder, self.decoder = encoder, decoder
+        self.discriminator, self.category_discriminator = discriminator, category_discriminator
+        self.num_classes = check_count(num_classes, "num_classes")
+        self.latent_dim = self.code_size()
+        self.prior = priors.get(prior, dim=self.latent_dim)
+        self.category_prior = priors.Categorical(self.num_classes)
+        if reconstruction not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
-                "consistency_weight: expected a number >= 0; got "
-                f"{consistency_weight!r}."
+                f"reconstruction: expected one of {losses.RECONSTRUCTION_LOSSES}; "
+                f"got {reconstruction!r}."
             )
-        self.consistency_weight = float(consistency_weight)
-        if isinstance(consistency_rampup, bool) or not (
-            isinstance(consistency_rampup, numbers.Integral) and consistency_rampup >= 0
-        ):
-            raise ValueError(
-                "consistency_rampup: expected a whole number of steps >= 0; got "
-                f"{consistency_rampup!r}."
-            )
-        self.consistency_rampup = int(consistency_rampup)
-        if (
-            isinstance(teacher_decay, bool)
-            or not isinstance(teacher_decay, numbers.Real)
-            or not 0 <= teacher_decay < 1
-        ):
-            raise ValueError(
-                f"teacher_decay: expected a number in [0, 1); got {teacher_decay!r}."
-            )
-        if teacher_decay and not consistency_weight:
-            raise ValueError(
-                "teacher_decay: the teacher gives the consistency term's target; set "
-                "consistency_weight > 0 too, or leave teacher_decay at 0."
-            )
-        self.teacher_decay = float(teacher_decay)
-        for name, value, positive in (
-            ("virtual_adversarial_weight", virtual_adversarial_weight, False),
-            ("virtual_adversarial_radius", virtual_adversarial_radius, True),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not math.isfinite(value)
-                or value < 0
-                or (positive and value == 0)
-            ):
-                raise ValueError(
-                    f"{name}: expected a number {'> 0' if positive else '>= 0'}; "
-                    f"got {value!r}."
-                )
-        self.virtual_adversarial_weight = float(virtual_adversarial_weight)
-        self.virtual_adversarial_radius = float(virtual_adversarial_radius)
-        if unsupervised_rows not in ("all", "unlabelled"):
+        if unsupervised_rows not in UNSUPERVISED_ROWS:
             raise ValueError(
                 "unsupervised_rows: expected 'all' or 'unlabelled'; got "
                 f"{unsupervised_rows!r}."
             )
-        self.unsupervised_rows = unsupervised_rows
-        if kwargs.get("gradient_penalty"):
-            raise ValueError(
-                "gradient_penalty: the semi-supervised AAE's two discriminators take "
-                "no gradient penalty yet; leave it at 0."
-            )
-        if kwargs.get("schedule", "paper") != "paper":
-            raise ValueError(
-                "schedule: the semi-supervised AAE runs the paper's schedule; got "
-                f"{kwargs['schedule']!r}."
-            )
-        super().__init__(
-            encoder, decoder, discriminator, prior=prior, reconstruction=reconstruction,
-            num_classes=num_classes, **kwargs,
+        self.reconstruction, self.unsupervised_rows = reconstruction, unsupervised_rows
+        self.input_noise = check_number(input_noise, "input_noise", minimum=0)
+        self.conditional_discriminator = bool(conditional_discriminator)
+        self.consistency_weight = check_number(consistency_weight, "consistency_weight", minimum=0)
+        self.consistency_rampup = check_number(
+            consistency_rampup, "consistency_rampup", minimum=0, integer=True,
+            what="a whole number of steps",
         )
-        self.category_discriminator = category_discriminator
-        check_network_sizes(
-            category_discriminator, "category_discriminator", [self.num_classes],
-            what="the class count",
+        self.virtual_adversarial_weight = check_number(
+            virtual_adversarial_weight, "virtual_adversarial_weight", minimum=0
         )
-        self.category_prior = priors.Categorical(self.num_classes)
-        self.add_trackers("d_cat_loss", "supervised_loss")
+        self.virtual_adversarial_radius = check_number(
+            virtual_adversarial_radius, "virtual_adversarial_radius", minimum=0,
+            above_minimum=True,
+        )
+        self.teacher_decay = check_number(
+            teacher_decay, "teacher_decay", minimum=0, maximum=1, below_maximum=True
+        )
+        if self.teacher_decay and not self.consistency_weight:
+            raise ValueError(
+                "teacher_decay: the teacher gives the consistency term's target; set "
+                "consistency_weight > 0 too, or leave teacher_decay at 0."
+            )
+        self.check_networks()
+        self.add_trackers(
+            "recon_loss", "d_loss", "g_loss", "d_accuracy", "d_cat_loss", "supervised_loss"
+        )
         if self.consistency_weight:
             self.add_trackers("consistency_loss")
         if self.virtual_adversarial_weight:
             self.add_trackers("virtual_adversarial_loss")
-        self.teacher_variables = []
-        if self.teacher_decay:
-            # The same on every replica (so is the encoder): one replica's update stands.
-            for i, variable in enumerate(self.encoder.trainable_variables):
-                teacher = self.add_weight(
-                    shape=variable.shape, initializer="zeros", dtype=variable.dtype,
-                    trainable=False, aggregation="only_first_replica",
-                    name=f"teacher_{i}",
-                )
-                teacher.assign(variable)
-                self.teacher_variables.append(teacher)
-
-    # Labels are integers, -1 for an unlabelled example (one-hot rows cannot say so).
-    accepts_unlabelled = True
-    accepts_one_hot = False
+        self.teacher = MeanTeacher(self, encoder, self.teacher_decay) if self.teacher_decay else None
+        self.built = True
 
     def code_size(self):
+        """The size of z, the encoder's second output (y is the first)."""
         outputs = self.encoder.outputs
         if len(outputs) != 2 or outputs[0].shape[-1] != self.num_classes:
             raise ValueError(
@@ -251,13 +204,83 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             )
         return outputs[1].shape[-1]
 
-    def decoder_input_sizes(self):
-        return [self.num_classes, self.latent_dim]
+    def check_networks(self):
+        """Checks that the networks' sizes agree; raises `ValueError` if not."""
+        check_network_sizes(
+            self.decoder, "decoder", [self.num_classes, self.latent_dim],
+            what="the class count, the latent size",
+        )
+        check_network_sizes(
+            self.decoder, "decoder", [self.image_shape], inputs=False,
+            what="the encoder's input shape",
+        )
+        gauss = [self.latent_dim] + [self.num_classes] * self.conditional_discriminator
+        check_network_sizes(
+            self.discriminator, "discriminator", gauss,
+            what="the latent size, the class count"
+            if self.conditional_discriminator else "the latent size",
+        )
+        check_network_sizes(
+            self.category_discriminator, "category_discriminator", [self.num_classes],
+            what="the class count",
+        )
 
-    def discriminator_input_sizes(self):
-        if self.conditional_discriminator:
-            return [self.latent_dim, self.num_classes]
-        return super().discriminator_input_sizes()
+    @property
+    def teacher_variables(self):
+        """The mean teacher's weights (empty without one)."""
+        return self.teacher.variables if self.teacher else []
+
+    # Training ------------------------------------------------------------------
+
+    def optimizer_roles(self):
+        return {
+            "autoencoder_optimizer": self.encoder.trainable_variables
+            + self.decoder.trainable_variables,
+            "discriminator_optimizer": self.discriminator.trainable_variables,
+            "generator_optimizer": self.encoder.trainable_variables,
+            "category_discriminator_optimizer": self.category_discriminator.trainable_variables,
+            "supervised_optimizer": self.encoder.trainable_variables,
+        }
+
+    def default_optimizer(self, role):
+        # Article 000's optimizer, used for every network.
+        return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+    def train_step(self, batch):
+        x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
+        if labels is None:
+            raise ValueError(
+                "labels: the semi-supervised AAE needs labels (-1 for unlabelled)."
+            )
+        self.update("autoencoder_optimizer", self.reconstruction_loss, x, labels)
+        self.update("generator_optimizer", self.regularization_loss, x, labels)
+        self.supervised_step(x, labels)
+        return self.results()
+
+    def supervised_step(self, x, labels):
+        """The supervised phase: the y head's update (`supervised_loss`), then the
+        teacher's, after the step's last update of the encoder."""
+        # The consistency target's and the adversarial view's passes stay off the tape.
+        target = self.consistency_target(x) if self.consistency_weight else None
+        view = self.virtual_adversarial_view(x) if self.virtual_adversarial_weight else None
+        self.update("supervised_optimizer", self.supervised_loss, x, labels, target, view)
+        if self.teacher:
+            self.teacher.update()
+
+    def unsupervised_weights(self, labels):
+        """Per-example weights of the reconstruction and regularisation updates:
+        None (every row), or 1 for the unlabelled rows alone."""
+        if self.unsupervised_rows == "all":
+            return None
+        return 1.0 - losses.labelled(labels)
+
+    def reconstruction_loss(self, x, labels):
+        """Encoder and decoder: the reconstruction error (of `unsupervised_rows`)."""
+        y, z = self.encoder(self.noisy(x), training=True)
+        x_hat = self.decoder([y, z], training=True)
+        recon = losses.reconstruction_loss(x, x_hat, self.reconstruction)
+        weights = self.unsupervised_weights(labels)
+        return Loss(recon, weights, {"recon_loss": (recon, weights)})
 
     def gauss_inputs(self, z, y):
         """What D_gauss reads for style codes `z` (encoder's or prior's) beside y."""
@@ -265,40 +288,11 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             return [z, ops.stop_gradient(ops.cast(y, z.dtype))]
         return z
 
-    def decoder_inputs(self, code, labels):
-        return list(code)
-
-    def optimizer_roles(self):
-        return {
-            **super().optimizer_roles(),
-            "d_cat_optimizer": self.category_discriminator.trainable_variables,
-            "supervised_optimizer": self.encoder.trainable_variables,
-        }
-
-    def compile(
-        self,
-        ae_optimizer=None,
-        d_optimizer=None,
-        g_optimizer=None,
-        d_cat_optimizer=None,
-        supervised_optimizer=None,
-        **kwargs,
-    ):
-        """One optimizer per update; each defaults to `Adam(2e-4, beta_1=0.5)`.
-
-        `d_optimizer` trains D_gauss, `d_cat_optimizer` D_cat, `g_optimizer` the
-        encoder against both, `supervised_optimizer` the encoder's y head on
-        labelled examples, `ae_optimizer` encoder and decoder on reconstruction.
-        """
-        super().compile(
-            ae_optimizer, d_optimizer, g_optimizer, d_cat_optimizer=d_cat_optimizer,
-            supervised_optimizer=supervised_optimizer, **kwargs,
+    def prior_codes(self, n):
+        """`n` draws of z from p(z), each replica its own."""
+        return distribute.replica_draws(
+            lambda copies: self.prior.sample(n * copies, seed=self.seed_generator), n
         )
-
-    def unsupervised_weights(self, labels):
-        if self.unsupervised_rows == "all" or labels is None:
-            return None
-        return 1.0 - losses.labelled(labels)
 
     def category_codes(self, n):
         """`n` one-hot draws of a uniform categorical, D_cat's real examples."""
@@ -307,161 +301,107 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             n,
         )
 
-    def discriminator_update(self, codes, labels):
-        """D_gauss on prior draws against z, then D_cat on one-hot draws against y."""
-        y_fake, z_fake = codes
-        n = ops.shape(z_fake)[0]
-        z_real = self.prior_codes(n, None)[0]
-        pairs = (
-            (
-                "d_optimizer", self.discriminator,
-                self.gauss_inputs(z_fake, y_fake), self.gauss_inputs(z_real, y_fake),
-            ),
-            ("d_cat_optimizer", self.category_discriminator, y_fake, self.category_codes(n)),
-        )
-        # Losses per (prior draw, code) pair: a weight drops both.
-        weights = self.unsupervised_weights(labels)
-        for role, critic, fake_codes, real_codes in pairs:
-            with tf.GradientTape() as tape:
-                real = critic(real_codes, training=True)
-                fake = critic(fake_codes, training=True)
-                d_loss = losses.discriminator_loss(real, fake)
-            self.apply_update(role, tape, d_loss, critic.trainable_variables, weights=weights)
-            if critic is self.discriminator:
-                self.track("d_loss", d_loss, weights=weights)
-                self.track(
-                    "d_accuracy", losses.discriminator_accuracy(real, fake), weights=weights
-                )
-            else:
-                self.track("d_cat_loss", d_loss, weights=weights)
+    def critic_loss(self, critic, real_inputs, fake_inputs, weights, name):
+        """A discriminator (`critic`): prior draws (real) against the encoder's codes.
 
-    def generator_loss(self, codes, labels):
-        """The encoder's loss for y and z that the discriminators call fake."""
+        Losses per (prior draw, code) pair: a weight drops both.
+        """
+        real = critic(real_inputs, training=True)
+        fake = critic(fake_inputs, training=True)
+        d_loss = losses.discriminator_loss(real, fake)
+        metrics = {name: (d_loss, weights)}
+        if critic is self.discriminator:
+            metrics["d_accuracy"] = (losses.discriminator_accuracy(real, fake), weights)
+        return Loss(d_loss, weights, metrics)
+
+    def discriminator_steps(self, codes, labels):
+        """D_gauss's step on prior draws of z against the encoder's, then D_cat's on
+        one-hot draws against y; `codes` is the encoder's `[y, z]`."""
         y, z = codes
-        return losses.generator_loss(
+        n = ops.shape(z)[0]
+        z_real, y_real = self.prior_codes(n), self.category_codes(n)
+        weights = self.unsupervised_weights(labels)
+        self.nested_update(
+            "discriminator_optimizer", self.critic_loss, self.discriminator,
+            self.gauss_inputs(z_real, y), self.gauss_inputs(z, y), weights, "d_loss",
+        )
+        self.nested_update(
+            "category_discriminator_optimizer", self.critic_loss,
+            self.category_discriminator, y_real, y, weights, "d_cat_loss",
+        )
+
+    def regularization_loss(self, x, labels):
+        """D_gauss's and D_cat's steps, then the encoder's loss against both.
+
+        One encoder pass serves the three: the discriminators' steps leave the
+        encoder as it was.
+        """
+        y, z = self.encoder(self.noisy(x), training=True)
+        self.discriminator_steps([y, z], labels)
+        weights = self.unsupervised_weights(labels)
+        g_loss = losses.generator_loss(
             self.discriminator(self.gauss_inputs(z, y), training=True)
         ) + losses.generator_loss(self.category_discriminator(y, training=True))
+        return Loss(g_loss, weights, {"g_loss": (g_loss, weights)})
 
-    def supervised_loss(self, x, labels, training=True):
-        """Per-example cross-entropy of the y head, 0 for unlabelled examples (-1).
-
-        Returns `(values, weights)`: the mean over the labelled examples of the
-        global batch is `losses.global_mean(values, weights)`.
-        """
-        return self.classified(x, labels, training)[1:]
-
-    def classified(self, x, labels, training=True):
-        """`(y, cross-entropy, labelled)`: the y head's output for `x` (noisy when
-        training) and `supervised_loss`'s two values."""
+    def supervised_loss(self, x, labels, target=None, view=None, training=True):
+        """The y head: cross-entropy on the labelled rows (label >= 0), plus over
+        every row the consistency term against `target` and virtual adversarial
+        training's for `view` when given."""
         y, _ = self.encoder(self.noisy(x) if training else x, training=training)
-        return y, losses.masked_cross_entropy(labels, y), losses.labelled(labels)
+        values, weights = losses.masked_cross_entropy(labels, y), losses.labelled(labels)
+        terms, term_weights = [values], [weights]
+        metrics = {"supervised_loss": (values, weights)}
+        if target is not None:
+            consistency = losses.consistency_loss(y, target)
+            terms.append(self.current_consistency_weight() * consistency)
+            term_weights.append(None)
+            metrics["consistency_loss"] = consistency
+        if view is not None:
+            adversarial = self.virtual_adversarial_loss(view)
+            terms.append(self.virtual_adversarial_weight * adversarial)
+            term_weights.append(None)
+            metrics["virtual_adversarial_loss"] = adversarial
+        return Loss(terms, term_weights, metrics)
 
     def consistency_target(self, x):
         """y for a fresh view of `x` (its own noise, shifts and dropout): the
-        consistency term's target, with no gradient. From the teacher's weights
-        when `teacher_decay` > 0, else from the encoder's."""
-        view = self.noisy(x)
-        if self.teacher_decay:
-            target, _ = self.teacher(view, training=True)
-        else:
-            target, _ = self.encoder(view, training=True)
-        return ops.stop_gradient(target)
+        consistency term's target, with no gradient; the teacher's when there
+        is one, else the encoder's."""
+        y, _ = (self.teacher or self.encoder)(self.noisy(x), training=True)
+        return ops.stop_gradient(y)
 
-    def teacher(self, x, training=False):
-        """`[y, z]` from the encoder's layers run with the teacher's weights (the
-        random layers' states move on as after any call of the encoder)."""
-        state = self.encoder.non_trainable_variables
-        outputs, moved = self.encoder.stateless_call(
-            self.teacher_variables, [v.value for v in state], x, training=training
-        )
-        for variable, value in zip(state, moved):
-            variable.assign(value)
-        return outputs
+    def current_consistency_weight(self):
+        """`consistency_weight`, scaled by the ramp-up at this step (counted by
+        `supervised_optimizer.iterations`, kept by a saved model)."""
+        if not self.consistency_rampup:
+            return self.consistency_weight
+        step = self.supervised_optimizer.iterations
+        return self.consistency_weight * losses.rampup(step, self.consistency_rampup)
 
-    def update_teacher(self):
-        """Moves the teacher's weights toward the encoder's by `1 - teacher_decay`."""
-        decay = self.teacher_decay
-        for teacher, variable in zip(self.teacher_variables, self.encoder.trainable_variables):
-            teacher.assign(decay * teacher + (1.0 - decay) * variable)
+    def classify_inputs(self, x):
+        """y for images `x` with the encoder's random layers off."""
+        return self.encoder(x, training=False)[0]
 
     def virtual_adversarial_view(self, x):
-        """`(y, x + r)`: y for `x` and `x` moved by `virtual_adversarial_radius`
-        along the direction that changes y most, both without gradient.
-
-        One step of power iteration (Miyato et al. 2018, sec. 3.3): the gradient
-        of `KL(y(x) || y(x + xi d))` for a small random step `xi d` estimates that
-        direction. The encoder's random layers are off.
-        """
-        y, _ = self.encoder(x, training=False)
-        y = ops.stop_gradient(y)
-        direction = _unit_images(self.normal_images(ops.shape(x)[0], dtype=x.dtype))
-        with tf.GradientTape() as tape:
-            tape.watch(direction)
-            moved, _ = self.encoder(x + FINITE_DIFFERENCE * direction, training=False)
-            divergence = ops.sum(losses.categorical_kl(y, moved))
-        steepest = ops.stop_gradient(tape.gradient(divergence, direction))
-        # Where y did not move at all (saturated, or lost to rounding in low
-        # precision), the random direction stands.
-        axes = tuple(range(1, len(x.shape)))
-        flat = ops.all(ops.equal(steepest, 0), axis=axes, keepdims=True)
-        steepest = ops.where(flat, direction, steepest)
-        return y, x + self.virtual_adversarial_radius * _unit_images(steepest)
+        """`(y, x + r)` for virtual adversarial training (see
+        `classifier_terms.virtual_adversarial_view`); r from a fresh random direction."""
+        direction = self.normal_images(ops.shape(x)[0], dtype=x.dtype)
+        return virtual_adversarial_view(
+            self.classify_inputs, x, direction, self.virtual_adversarial_radius
+        )
 
     def virtual_adversarial_loss(self, view):
         """Per-example `KL(y(x) || y(x + r))` for a `virtual_adversarial_view`."""
         target, moved = view
-        y, _ = self.encoder(moved, training=False)
-        return losses.categorical_kl(target, y)
-
-    def current_consistency_weight(self):
-        """`consistency_weight`, scaled by the ramp-up at this step."""
-        if not self.consistency_rampup:
-            return self.consistency_weight
-        step = ops.cast(self.supervised_optimizer.iterations, "float32")
-        t = ops.minimum(step / self.consistency_rampup, 1.0)
-        return self.consistency_weight * ops.exp(-5.0 * ops.square(1.0 - t))
-
-    def extra_updates(self, x, labels):
-        """The supervised phase: the y head's cross-entropy on labelled examples,
-        plus, on every example, the consistency term when `consistency_weight` > 0
-        and virtual adversarial training's when `virtual_adversarial_weight` > 0."""
-        if labels is None:
-            raise ValueError(
-                "labels: the semi-supervised AAE needs labels (-1 for unlabelled)."
-            )
-        if self.consistency_weight:  # the targets' passes stay off the tape
-            target = self.consistency_target(x)
-        if self.virtual_adversarial_weight:
-            view = self.virtual_adversarial_view(x)
-        with tf.GradientTape() as tape:
-            y, values, weights = self.classified(x, labels)
-            terms, term_weights = [values], [weights]
-            if self.consistency_weight:
-                consistency = losses.consistency_loss(y, target)
-                terms.append(self.current_consistency_weight() * consistency)
-                term_weights.append(None)
-            if self.virtual_adversarial_weight:
-                adversarial = self.virtual_adversarial_loss(view)
-                terms.append(self.virtual_adversarial_weight * adversarial)
-                term_weights.append(None)
-        self.apply_update(
-            "supervised_optimizer", tape, terms, self.encoder.trainable_variables,
-            weights=term_weights,
-        )
-        self.track("supervised_loss", values, weights=weights)
-        if self.consistency_weight:
-            self.track("consistency_loss", consistency)
-        if self.virtual_adversarial_weight:
-            self.track("virtual_adversarial_loss", adversarial)
-        if self.teacher_decay:  # after the step's last update of the encoder
-            self.update_teacher()
+        return losses.categorical_kl(target, self.classify_inputs(moved))
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         y, z = self.encoder(x, training=False)
         x_hat = self.decoder([y, z], training=False)
         n = ops.shape(z)[0]
-        real = self.discriminator(self.gauss_inputs(self.prior_codes(n, None)[0], y))
+        real = self.discriminator(self.gauss_inputs(self.prior_codes(n), y))
         fake = self.discriminator(self.gauss_inputs(z, y))
         cat_real = self.category_discriminator(self.category_codes(n))
         cat_fake = self.category_discriminator(y)
@@ -473,7 +413,8 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
             "g_loss", losses.generator_loss(fake) + losses.generator_loss(cat_fake)
         )
         if labels is not None:
-            self.track("supervised_loss", *self.supervised_loss(x, labels, training=False))
+            supervised = self.supervised_loss(x, labels, training=False)
+            self.track("supervised_loss", *supervised.metrics["supervised_loss"])
         if self.consistency_weight:  # between two training views, as in fit
             view, _ = self.encoder(self.noisy(x), training=True)
             self.track(
@@ -491,12 +432,17 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         """Class probabilities from the y head, so `predict(x)` classifies; with
         `teacher_decay` > 0, the teacher's."""
         x, _ = self.split_inputs(inputs)
-        y, _ = (self.teacher if self.teacher_decay else self.encoder)(x, training=training)
+        y, _ = (self.teacher or self.encoder)(x, training=training)
         return y
 
     def encode(self, x, batch_size=256):
         """Codes `[y (N, num_classes), z (N, latent_dim)]` of images `x`; y sums to 1."""
         return super().encode(x, batch_size=batch_size)
+
+    def classify(self, x, batch_size=256):
+        """Class probabilities of images `x`, a float32 array `(N, num_classes)`
+        (the teacher's, with `teacher_decay` > 0)."""
+        return np.asarray(self.predict(x, batch_size=batch_size, verbose=0), "float32")
 
     def decode(self, z, labels=None):
         """Images decoded from `[y, z]` (what `encode` returns), or from z and `labels`.
@@ -541,16 +487,22 @@ class SemiSupervisedAdversarialAutoencoder(AdversarialAutoencoder):
         return self.decode(self.prior.sample(n, seed=seed), labels)
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("schedule")
-        config["unsupervised_rows"] = self.unsupervised_rows
-        config["conditional_discriminator"] = self.conditional_discriminator
-        config["consistency_weight"] = self.consistency_weight
-        config["consistency_rampup"] = self.consistency_rampup
-        config["teacher_decay"] = self.teacher_decay
-        config["virtual_adversarial_weight"] = self.virtual_adversarial_weight
-        config["virtual_adversarial_radius"] = self.virtual_adversarial_radius
-        config["category_discriminator"] = keras.saving.serialize_keras_object(
-            self.category_discriminator
-        )
-        return config
+        serialize = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "encoder": serialize(self.encoder),
+            "decoder": serialize(self.decoder),
+            "discriminator": serialize(self.discriminator),
+            "category_discriminator": serialize(self.category_discriminator),
+            "num_classes": self.num_classes,
+            "prior": serialize(self.prior),
+            "reconstruction": self.reconstruction,
+            "input_noise": self.input_noise,
+            "unsupervised_rows": self.unsupervised_rows,
+            "conditional_discriminator": self.conditional_discriminator,
+            "consistency_weight": self.consistency_weight,
+            "consistency_rampup": self.consistency_rampup,
+            "teacher_decay": self.teacher_decay,
+            "virtual_adversarial_weight": self.virtual_adversarial_weight,
+            "virtual_adversarial_radius": self.virtual_adversarial_radius,
+        }

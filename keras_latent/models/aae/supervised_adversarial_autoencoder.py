@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_latent import distribute
 from keras_latent.models.aae.adversarial_autoencoder import AdversarialAutoencoder
-from keras_latent.models.multi_optimizer_model import check_count
+from keras_latent.checks import check_count
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")

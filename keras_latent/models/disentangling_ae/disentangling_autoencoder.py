@@ -2,16 +2,11 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_latent import data, losses
-from keras_latent.models.multi_optimizer_model import (
-    MultiOptimizerModel,
-    check_codes,
-    check_models,
-    check_network_sizes,
-)
+from keras_latent.checks import check_codes, check_models, check_network_sizes, check_number
+from keras_latent.models.multi_optimizer_model import Loss, MultiOptimizerModel
 
 NETWORKS = (
     "s_encoder", "z_encoder", "decoder", "s_classifier", "z_classifier", "image_classifier",
@@ -107,20 +102,12 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         self.s_encoder, self.z_encoder, self.decoder = s_encoder, z_encoder, decoder
         self.s_classifier, self.z_classifier = s_classifier, z_classifier
         self.image_classifier = image_classifier
-        if isinstance(clf_z_steps, bool) or not isinstance(clf_z_steps, (int, np.integer)) \
-                or clf_z_steps < 0:
-            raise ValueError(f"clf_z_steps: expected an int >= 0; got {clf_z_steps!r}.")
-        self.clf_z_steps = int(clf_z_steps)
-        for name, value in (
-            ("reconstruction_weight", reconstruction_weight),
-            ("adversarial_weight", adversarial_weight),
-            ("swap_weight", swap_weight),
-        ):
-            if not (isinstance(value, (int, float, np.number)) and value >= 0):
-                raise ValueError(f"{name}: expected a float >= 0; got {value!r}.")
-        self.reconstruction_weight = float(reconstruction_weight)
-        self.adversarial_weight = float(adversarial_weight)
-        self.swap_weight = float(swap_weight)
+        self.clf_z_steps = check_number(clf_z_steps, "clf_z_steps", minimum=0, integer=True)
+        self.reconstruction_weight = check_number(
+            reconstruction_weight, "reconstruction_weight", minimum=0
+        )
+        self.adversarial_weight = check_number(adversarial_weight, "adversarial_weight", minimum=0)
+        self.swap_weight = check_number(swap_weight, "swap_weight", minimum=0)
         self.fresh_batches = bool(fresh_batches)
         self.num_classes = int(s_classifier.output_shape[-1])
         self.check_networks()
@@ -237,32 +224,31 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         """x' and its targets: the next example's (fresh_batches=False, evaluate)."""
         return ops.roll(x, 1, axis=0), ops.roll(targets, 1, axis=0)
 
-    def supervised_update(self, x, targets):
-        variables = self.optimizer_roles()["supervised_optimizer"]
-        with tf.GradientTape() as tape:
-            s_probabilities = self.s_classifier(self.s_encoder(x, training=True))
-            x_probabilities = self.image_classifier(x, training=True)
-            s_loss = losses.cross_entropy(targets, s_probabilities)
-            x_loss = losses.cross_entropy(targets, x_probabilities)
-            values = s_loss + x_loss
-        self.apply_update("supervised_optimizer", tape, values, variables)
-        self.track("s_loss", s_loss)
-        self.track("s_accuracy", losses.accuracy(targets, s_probabilities))
-        self.track("x_loss", x_loss)
-        self.track("x_accuracy", losses.accuracy(targets, x_probabilities))
+    def supervised_loss(self, x, targets, training=True):
+        """Enc_s, Clf_s and Clf_x: the label from s, and from the image."""
+        s_probabilities = self.s_classifier(self.s_encoder(x, training=training))
+        x_probabilities = self.image_classifier(x, training=training)
+        s_loss = losses.cross_entropy(targets, s_probabilities)
+        x_loss = losses.cross_entropy(targets, x_probabilities)
+        return Loss(s_loss + x_loss, metrics={
+            "s_loss": s_loss,
+            "s_accuracy": losses.accuracy(targets, s_probabilities),
+            "x_loss": x_loss,
+            "x_accuracy": losses.accuracy(targets, x_probabilities),
+        })
 
-    def z_classifier_update(self, x, targets):
-        variables = self.z_classifier.trainable_variables
-        z = self.z_encoder(x, training=True)  # frozen here, dropout on
-        with tf.GradientTape() as tape:
-            probabilities = self.z_classifier(z, training=True)
-            values = losses.cross_entropy(targets, probabilities)
-        self.apply_update("z_classifier_optimizer", tape, values, variables)
-        self.track("clf_z_loss", values)
-        self.track("clf_z_accuracy", losses.accuracy(targets, probabilities))
+    def z_classifier_loss(self, x, targets, training=True):
+        """Clf_z alone: the label from z (Enc_z frozen here, its dropout on)."""
+        z = ops.stop_gradient(self.z_encoder(x, training=training))
+        probabilities = self.z_classifier(z, training=training)
+        values = losses.cross_entropy(targets, probabilities)
+        return Loss(values, metrics={
+            "clf_z_loss": values, "clf_z_accuracy": losses.accuracy(targets, probabilities)
+        })
 
-    def autoencoder_losses(self, x, other_x, other_targets, training=True):
-        """Per-example reconstruction, uniform-target and swap losses, and swap accuracy."""
+    def autoencoder_loss(self, x, other_x, other_targets, training=True):
+        """Enc_z and Dec: reconstruction, Clf_z's uniform target on z, and the swap
+        (z of x with s of x' must read as x''s label)."""
         z = self.z_encoder(x, training=training)
         s = self.s_encoder(x, training=training)
         x_hat = self.decoder([z, s], training=training)
@@ -273,56 +259,37 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         swapped = self.decoder([z, self.s_encoder(other_x, training=training)], training=training)
         swap_probabilities = self.image_classifier(swapped, training=training)
         swap = losses.cross_entropy(other_targets, swap_probabilities)
-        return reconstruction, z_uniform, swap, losses.accuracy(other_targets, swap_probabilities)
-
-    def autoencoder_update(self, x, other_x, other_targets):
-        variables = self.optimizer_roles()["autoencoder_optimizer"]
-        with tf.GradientTape() as tape:
-            reconstruction, z_uniform, swap, swap_accuracy = self.autoencoder_losses(
-                x, other_x, other_targets
-            )
-            values = (
-                self.reconstruction_weight * reconstruction
-                + self.adversarial_weight * z_uniform
-                + self.swap_weight * swap
-            )
-        self.apply_update("autoencoder_optimizer", tape, values, variables)
-        self.track("recon_loss", reconstruction)
-        self.track("z_uniform_loss", z_uniform)
-        self.track("swap_loss", swap)
-        self.track("swap_accuracy", swap_accuracy)
+        values = (
+            self.reconstruction_weight * reconstruction
+            + self.adversarial_weight * z_uniform
+            + self.swap_weight * swap
+        )
+        return Loss(values, metrics={
+            "recon_loss": reconstruction,
+            "z_uniform_loss": z_uniform,
+            "swap_loss": swap,
+            "swap_accuracy": losses.accuracy(other_targets, swap_probabilities),
+        })
 
     def train_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         draws = self._draws(x, self.one_hot(labels))
-        self.supervised_update(*draws[0])
+        self.update("supervised_optimizer", self.supervised_loss, *draws[0])
         for i in range(self.clf_z_steps):
-            self.z_classifier_update(*draws[1 + i])
+            self.update("z_classifier_optimizer", self.z_classifier_loss, *draws[1 + i])
         (x_ae, _), other = draws[-2], draws[-1]
         if not self.fresh_batches:
             other = self._other(*draws[-1])
-        self.autoencoder_update(x_ae, *other)
+        self.update("autoencoder_optimizer", self.autoencoder_loss, x_ae, *other)
         return self.results()
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         targets = self.one_hot(labels)
-        s_probabilities = self.s_classifier(self.s_encoder(x, training=False))
-        x_probabilities = self.image_classifier(x, training=False)
-        z_probabilities = self.z_classifier(self.z_encoder(x, training=False))
-        self.track("s_loss", losses.cross_entropy(targets, s_probabilities))
-        self.track("s_accuracy", losses.accuracy(targets, s_probabilities))
-        self.track("x_loss", losses.cross_entropy(targets, x_probabilities))
-        self.track("x_accuracy", losses.accuracy(targets, x_probabilities))
-        self.track("clf_z_loss", losses.cross_entropy(targets, z_probabilities))
-        self.track("clf_z_accuracy", losses.accuracy(targets, z_probabilities))
-        reconstruction, z_uniform, swap, swap_accuracy = self.autoencoder_losses(
-            x, *self._other(x, targets), training=False
-        )
-        self.track("recon_loss", reconstruction)
-        self.track("z_uniform_loss", z_uniform)
-        self.track("swap_loss", swap)
-        self.track("swap_accuracy", swap_accuracy)
+        self.track_metrics(self.supervised_loss(x, targets, training=False))
+        self.track_metrics(self.z_classifier_loss(x, targets, training=False))
+        other = self._other(x, targets)
+        self.track_metrics(self.autoencoder_loss(x, *other, training=False))
         return self.results()
 
     # Inference ---------------------------------------------------------------------

@@ -2,18 +2,18 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_latent import data, distribute, losses
-from keras_latent.models.multi_optimizer_model import (
-    MultiOptimizerModel,
+from keras_latent.checks import (
     check_class_labels,
     check_codes,
-    check_models,
     check_count,
+    check_models,
     check_network_sizes,
+    check_number,
 )
+from keras_latent.models.multi_optimizer_model import Loss, MultiOptimizerModel
 
 CODE_LOSSES = ("article", "gaussian")
 CODE_PRIORS = ("normal", "uniform")
@@ -43,11 +43,11 @@ class InfoGAN(MultiOptimizerModel):
     discriminator `D(x) -> [real logit, label probabilities, codes]` carries
     the Q heads. Each step runs two updates, each with its own optimizer:
 
-    1. `d_optimizer` (RMSprop 2e-4) on the discriminator, Q heads included:
+    1. `discriminator_optimizer` (RMSprop 2e-4) on the discriminator, Q heads included:
        real images with their labels and fakes with the labels and codes they
        were drawn with: real/fake binary cross-entropy, label cross-entropy
        (`label_weight`) and the code loss (`code_weight`);
-    2. `g_optimizer` (RMSprop 1e-4) on the generator, against the updated
+    2. `generator_optimizer` (RMSprop 1e-4) on the generator, against the updated
        discriminator on fresh draws: fakes called real, the asked label read
        back, the codes read back, with the same weights.
 
@@ -124,14 +124,9 @@ class InfoGAN(MultiOptimizerModel):
         if code_prior not in CODE_PRIORS:
             raise ValueError(f"code_prior: expected one of {CODE_PRIORS}; got {code_prior!r}.")
         self.code_prior = code_prior
-        for name, value in (
-            ("code_std", code_std), ("label_weight", label_weight), ("code_weight", code_weight)
-        ):
-            if not (isinstance(value, (int, float, np.number)) and value >= 0):
-                raise ValueError(f"{name}: expected a float >= 0; got {value!r}.")
-        self.code_std = float(code_std)
-        self.label_weight = float(label_weight)
-        self.code_weight = float(code_weight)
+        self.code_std = check_number(code_std, "code_std", minimum=0)
+        self.label_weight = check_number(label_weight, "label_weight", minimum=0)
+        self.code_weight = check_number(code_weight, "code_weight", minimum=0)
         self.check_networks()
         self.num_classes = int(discriminator.outputs[1].shape[-1])
         self.add_trackers(
@@ -184,13 +179,13 @@ class InfoGAN(MultiOptimizerModel):
 
     def optimizer_roles(self):
         return {
-            "d_optimizer": self.discriminator.trainable_variables,
-            "g_optimizer": self.generator.trainable_variables,
+            "discriminator_optimizer": self.discriminator.trainable_variables,
+            "generator_optimizer": self.generator.trainable_variables,
         }
 
     def default_optimizer(self, role):
         # The article's RMSprop: 2e-4 for the discriminator, half that for the generator.
-        return keras.optimizers.RMSprop(2e-4 if role == "d_optimizer" else 1e-4)
+        return keras.optimizers.RMSprop(2e-4 if role == "discriminator_optimizer" else 1e-4)
 
     def draw(self, n):
         """`n` rows of `(noise, one-hot labels, codes)` from the model's seed generator."""
@@ -216,8 +211,8 @@ class InfoGAN(MultiOptimizerModel):
             return losses.sigmoid_code_loss(codes, q_codes)
         return losses.gaussian_information_loss(codes, q_codes)
 
-    def discriminator_losses(self, x, targets, training=True):
-        """Per-pair losses of one real and one fake example, and accuracies."""
+    def discriminator_loss(self, x, targets, training=True):
+        """The discriminator and Q: one real and one fake example per row."""
         n = ops.shape(x)[0]
         noise, fake_labels, fake_codes = self.draw(n)
         fakes = self.generator([noise, fake_labels, fake_codes], training=training)
@@ -235,75 +230,44 @@ class InfoGAN(MultiOptimizerModel):
         if self.code_loss == "article":  # real images with codes of their own
             _, _, real_codes = self.draw(n)
             code = 0.5 * (code + self._code_losses(real_codes, real_q))
-        return {
-            "adversarial": adversarial,
-            "label": label,
-            "code": code,
-            "accuracy": losses.discriminator_accuracy(real_logit, fake_logit),
+        total = self.total(adversarial, label, code)
+        return Loss(total, metrics={
+            "d_loss": total,
+            "d_accuracy": losses.discriminator_accuracy(real_logit, fake_logit),
+            "d_label_loss": label,
+            "d_code_loss": code,
             "real_label_accuracy": losses.accuracy(targets, real_probabilities),
-        }
+        })
 
-    def total(self, parts):
+    def total(self, adversarial, label, code):
         """The weighted sum an update minimises: adversarial + label + code terms."""
-        return (
-            parts["adversarial"]
-            + self.label_weight * parts["label"]
-            + self.code_weight * parts["code"]
-        )
+        return adversarial + self.label_weight * label + self.code_weight * code
 
-    def _track_discriminator(self, parts):
-        self.track("d_loss", self.total(parts))
-        self.track("d_accuracy", parts["accuracy"])
-        self.track("d_label_loss", parts["label"])
-        self.track("d_code_loss", parts["code"])
-        self.track("real_label_accuracy", parts["real_label_accuracy"])
-
-    def _track_generator(self, parts):
-        self.track("g_loss", self.total(parts))
-        self.track("g_label_loss", parts["label"])
-        self.track("g_code_loss", parts["code"])
-        self.track("fake_label_accuracy", parts["accuracy"])
-
-    def discriminator_update(self, x, targets):
-        variables = self.optimizer_roles()["d_optimizer"]
-        with tf.GradientTape() as tape:
-            parts = self.discriminator_losses(x, targets)
-            values = self.total(parts)
-        self.apply_update("d_optimizer", tape, values, variables)
-        self._track_discriminator(parts)
-
-    def generator_losses(self, n, training=True):
-        """Per-example adversarial, label and code losses of `n` fakes, and the label accuracy."""
+    def generator_loss(self, n, training=True):
+        """The generator: `n` fakes' adversarial, label and code losses."""
         noise, labels, codes = self.draw(n)
         fakes = self.generator([noise, labels, codes], training=training)
         logit, probabilities, q = self.discriminator(fakes, training=training)
-        return {
-            "adversarial": losses.generator_loss(logit),
-            "label": losses.cross_entropy(labels, probabilities),
-            "code": self._code_losses(codes, q),
-            "accuracy": losses.accuracy(labels, probabilities),
-        }
-
-    def generator_update(self, n):
-        variables = self.optimizer_roles()["g_optimizer"]
-        with tf.GradientTape() as tape:
-            parts = self.generator_losses(n)
-            values = self.total(parts)
-        self.apply_update("g_optimizer", tape, values, variables)
-        self._track_generator(parts)
+        label = losses.cross_entropy(labels, probabilities)
+        code = self._code_losses(codes, q)
+        total = self.total(losses.generator_loss(logit), label, code)
+        return Loss(total, metrics={
+            "g_loss": total,
+            "g_label_loss": label,
+            "g_code_loss": code,
+            "fake_label_accuracy": losses.accuracy(labels, probabilities),
+        })
 
     def train_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
-        self.discriminator_update(x, self.one_hot(labels))
-        self.generator_update(ops.shape(x)[0])
+        self.update("discriminator_optimizer", self.discriminator_loss, x, self.one_hot(labels))
+        self.update("generator_optimizer", self.generator_loss, ops.shape(x)[0])
         return self.results()
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
-        self._track_discriminator(
-            self.discriminator_losses(x, self.one_hot(labels), training=False)
-        )
-        self._track_generator(self.generator_losses(ops.shape(x)[0], training=False))
+        self.track_metrics(self.discriminator_loss(x, self.one_hot(labels), training=False))
+        self.track_metrics(self.generator_loss(ops.shape(x)[0], training=False))
         return self.results()
 
     # Use ---------------------------------------------------------------------------

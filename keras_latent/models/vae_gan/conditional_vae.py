@@ -2,25 +2,25 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_latent import data, losses
-from keras_latent.models.multi_optimizer_model import (
-    MultiOptimizerModel,
+from keras_latent.checks import (
     check_class_labels,
     check_codes,
     check_count,
     check_models,
     check_network_sizes,
+    check_number,
 )
+from keras_latent.models.multi_optimizer_model import Loss, MultiOptimizerModel
 
 
 @keras.saving.register_keras_serializable(package="keras_latent")
 class ConditionalVAE(MultiOptimizerModel):
     """VAE whose encoder and decoder both read the one-hot label (Sohn et al. 2015).
 
-    One update a step, `vae_optimizer` (RMSprop 1e-3) on the encoder and the
+    One update a step, `autoencoder_optimizer` (RMSprop 1e-3) on the encoder and the
     decoder: the binary cross-entropy of `Dec([z, y])` against `x`, averaged over
     pixels, plus `kl_weight` x `KL(q(z|x, y) || N(0, I))` divided by the pixel
     count, as article 003 scales its `L_prior`. The log-variance in the KL is
@@ -56,9 +56,7 @@ class ConditionalVAE(MultiOptimizerModel):
     def __init__(self, encoder, decoder, kl_weight=1.0, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.encoder, self.decoder = encoder, decoder
-        if not (isinstance(kl_weight, (int, float, np.number)) and kl_weight >= 0):
-            raise ValueError(f"kl_weight: expected a float >= 0; got {kl_weight!r}.")
-        self.kl_weight = float(kl_weight)
+        self.kl_weight = check_number(kl_weight, "kl_weight", minimum=0)
         self.check_networks()
         self.num_classes = int(encoder.inputs[1].shape[-1])
         self.add_trackers(*self.tracker_names())
@@ -105,7 +103,7 @@ class ConditionalVAE(MultiOptimizerModel):
 
     def optimizer_roles(self):
         return {
-            "vae_optimizer": self.encoder.trainable_variables + self.decoder.trainable_variables
+            "autoencoder_optimizer": self.encoder.trainable_variables + self.decoder.trainable_variables
         }
 
     def default_optimizer(self, role):
@@ -118,30 +116,23 @@ class ConditionalVAE(MultiOptimizerModel):
         pixels = float(np.prod(self.image_shape))
         return losses.gaussian_kl(z_mean, z_log_var) / pixels
 
-    def vae_losses(self, x, targets, training=True):
+    def vae_loss(self, x, targets, training=True):
+        """Encoder and decoder: reconstruction plus `kl_weight` times the KL term."""
         z_mean, z_log_var, z = self.encoder([x, targets], training=training)
         x_hat = self.decoder([z, targets], training=training)
-        return losses.reconstruction_loss(x, x_hat, "bce"), self.prior_loss(z_mean, z_log_var)
-
-    def _track(self, reconstruction, prior):
-        self.track("loss", reconstruction + self.kl_weight * prior)
-        self.track("recon_loss", reconstruction)
-        self.track("kl_loss", prior)
+        reconstruction = losses.reconstruction_loss(x, x_hat, "bce")
+        prior = self.prior_loss(z_mean, z_log_var)
+        total = reconstruction + self.kl_weight * prior
+        return Loss(total, metrics={"loss": total, "recon_loss": reconstruction, "kl_loss": prior})
 
     def train_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
-        targets = self.one_hot(labels)
-        variables = self.optimizer_roles()["vae_optimizer"]
-        with tf.GradientTape() as tape:
-            reconstruction, prior = self.vae_losses(x, targets)
-            values = reconstruction + self.kl_weight * prior
-        self.apply_update("vae_optimizer", tape, values, variables)
-        self._track(reconstruction, prior)
+        self.update("autoencoder_optimizer", self.vae_loss, x, self.one_hot(labels))
         return self.results()
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
-        self._track(*self.vae_losses(x, self.one_hot(labels), training=False))
+        self.track_metrics(self.vae_loss(x, self.one_hot(labels), training=False))
         return self.results()
 
     # Use ---------------------------------------------------------------------------

@@ -2,11 +2,11 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_latent import distribute, losses
-from keras_latent.models.multi_optimizer_model import check_models, check_network_sizes
+from keras_latent.checks import check_models, check_network_sizes, check_number
+from keras_latent.models.multi_optimizer_model import Loss
 from keras_latent.models.vae_gan.conditional_vae import ConditionalVAE
 
 SIMILARITIES = ("bce", "mse")
@@ -35,7 +35,7 @@ class VAEGAN(ConditionalVAE):
       its standard deviation over the real batch (held constant);
     - `L_GAN`: `-(log D(x) + 2 log(1 - D(x_p)) + log(1 - D(x~))) / 4`.
 
-    The encoder minimises `L_llike + L_prior`, the decoder `gamma L_llike -
+    The encoder minimises `L_llike + kl_weight L_prior`, the decoder `gamma L_llike -
     L_GAN`, the discriminator `L_GAN`; the encoder and the decoder step
     together on one forward pass, as the article's `step` does.
 
@@ -51,8 +51,9 @@ class VAEGAN(ConditionalVAE):
     `evaluate` takes none, so it does not report them). With
     `balance=False` each step is one discriminator update then one
     encoder/decoder update, on one batch; that is also the only way to train
-    under a `tf.distribute` strategy, since TensorFlow cannot sum the
-    replicas' gradients inside the rule's `tf.cond` (`compile` says so).
+    under a distribution strategy, since TensorFlow cannot sum the
+    replicas' gradients inside the rule's conditional branches (`compile`
+    says so).
 
     The losses are logged per pixel, as the article prints them, but each
     optimizer descends their per-image sums: at the per-pixel scale the
@@ -80,6 +81,8 @@ class VAEGAN(ConditionalVAE):
         encoder, decoder: as for `ConditionalVAE`.
         discriminator: `keras.Model` `[images, labels] -> [logit, l]`, e.g.
             `build_similarity_discriminator`.
+        kl_weight: float >= 0. Weight of `L_prior` in the encoder's loss.
+            Defaults to 1 (the article's).
         gamma: float. Weight of `L_llike` in the decoder's loss. Defaults to 1.
         similarity: `"mse"` or `"bce"`. Defaults to `"mse"`.
         standardize_similarity: bool. Standardise l's channels by the real
@@ -109,6 +112,7 @@ class VAEGAN(ConditionalVAE):
         encoder,
         decoder,
         discriminator,
+        kl_weight=1.0,
         gamma=1.0,
         similarity="mse",
         standardize_similarity=True,
@@ -120,23 +124,18 @@ class VAEGAN(ConditionalVAE):
         seed=None,
         **kwargs,
     ):
-        super().__init__(encoder, decoder, seed=seed, **kwargs)
+        super().__init__(encoder, decoder, kl_weight=kl_weight, seed=seed, **kwargs)
         self.discriminator = discriminator
         self.check_discriminator()
         if similarity not in SIMILARITIES:
             raise ValueError(f"similarity: expected one of {SIMILARITIES}; got {similarity!r}.")
-        for name, value in (("d_steps", d_steps), ("g_steps", g_steps)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name}: expected an int >= 1; got {value!r}.")
-        for name, value in (
-            ("gamma", gamma), ("d_threshold", d_threshold), ("g_threshold", g_threshold)
-        ):
-            if not (isinstance(value, (int, float, np.number)) and value >= 0):
-                raise ValueError(f"{name}: expected a float >= 0; got {value!r}.")
-        self.gamma, self.similarity, self.balance = float(gamma), similarity, bool(balance)
+        self.similarity, self.balance = similarity, bool(balance)
         self.standardize_similarity = bool(standardize_similarity)
-        self.d_steps, self.g_steps = int(d_steps), int(g_steps)
-        self.d_threshold, self.g_threshold = float(d_threshold), float(g_threshold)
+        self.gamma = check_number(gamma, "gamma", minimum=0)
+        self.d_steps = check_number(d_steps, "d_steps", minimum=1, integer=True)
+        self.g_steps = check_number(g_steps, "g_steps", minimum=1, integer=True)
+        self.d_threshold = check_number(d_threshold, "d_threshold", minimum=0)
+        self.g_threshold = check_number(g_threshold, "g_threshold", minimum=0)
 
     def tracker_names(self):
         return ("recon_loss", "kl_loss", "llike_loss", "gan_loss", "d_accuracy", *UPDATE_COUNTS)
@@ -159,15 +158,15 @@ class VAEGAN(ConditionalVAE):
     def compile(self, **kwargs):
         """As `MultiOptimizerModel.compile`; the balancing rule refuses a strategy.
 
-        Its updates run inside `tf.cond`, and TensorFlow cannot sum the replicas'
-        gradients inside a branch (`merge_call` in control flow).
+        Its updates run inside conditional branches (`keras.ops.cond`), and
+        TensorFlow cannot sum the replicas' gradients inside a branch
+        (`merge_call` in control flow).
         """
-        if self.balance and (
-            tf.distribute.has_strategy() or self.distribute_strategy.num_replicas_in_sync > 1
-        ):
+        if self.balance and distribute.distributed(self.distribute_strategy):
             raise ValueError(
-                "balance: the balancing rule cannot run under a tf.distribute strategy "
-                "(an optimizer step inside tf.cond cannot sum the replicas' gradients); "
+                "balance: the balancing rule cannot run under a distribution strategy "
+                "(an optimizer step inside a conditional branch cannot sum the replicas' "
+                "gradients); "
                 "build the model with balance=False to train on several devices."
             )
         super().compile(**kwargs)
@@ -195,31 +194,6 @@ class VAEGAN(ConditionalVAE):
         rates = {"encoder_optimizer": 1e-3, "decoder_optimizer": 3e-4}
         return keras.optimizers.RMSprop(rates.get(role, 1e-3))
 
-    def similarity_loss(self, real_l, fake_l):
-        """Per-example `L_llike` between layer l of real images and of their decodings."""
-        real_l, fake_l = ops.cast(real_l, "float32"), ops.cast(fake_l, "float32")
-        n = ops.shape(real_l)[0]
-        pixels = self.pixels
-        if self.standardize_similarity:
-            mean, std = self.similarity_scale(real_l)
-            real_l, fake_l = (real_l - mean) / std, (fake_l - mean) / std
-        if self.similarity == "bce":
-            target = ops.sigmoid(real_l)
-            # Cross-entropy of sigmoid(fake_l) against the target, from logits.
-            values = ops.softplus(fake_l) - target * fake_l
-        else:
-            values = ops.square(real_l - fake_l)
-        return ops.sum(ops.reshape(values, (n, -1)), axis=1) / pixels
-
-    def similarity_scale(self, real_l):
-        """Mean and standard deviation of each channel of l over the global batch, constant."""
-        real_l = ops.stop_gradient(real_l)
-        flat = ops.reshape(real_l, (-1, ops.shape(real_l)[-1]))
-        count = distribute.global_sum(ops.cast(ops.shape(flat)[0], "float32"))
-        mean = distribute.global_sum(ops.sum(flat, axis=0)) / count
-        square = distribute.global_sum(ops.sum(ops.square(flat), axis=0)) / count
-        return mean, ops.sqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-6)
-
     def forward(self, x, targets, training=True, similarity=True):
         """Every per-example loss of one batch; `L_llike` only with `similarity`.
 
@@ -240,66 +214,65 @@ class VAEGAN(ConditionalVAE):
         rebuilt_logit, _ = self.discriminator([rebuilt, targets], training=training)
         drawn_logit, _ = self.discriminator([drawn, targets], training=training)
         pixels = self.pixels
-
-        def flat(logit):
-            return ops.reshape(ops.cast(logit, "float32"), (-1,))
-
-        # log D = -softplus(-logit), log(1 - D) = -softplus(logit).
-        gan = (
-            ops.softplus(-flat(real_logit))
-            + 2.0 * ops.softplus(flat(drawn_logit))
-            + ops.softplus(flat(rebuilt_logit))
-        ) / 4.0 / pixels
         right = (
-            ops.cast(flat(real_logit) > 0, "float32")
-            + 2.0 * ops.cast(flat(drawn_logit) < 0, "float32")
-            + ops.cast(flat(rebuilt_logit) < 0, "float32")
+            ops.cast(ops.reshape(real_logit, (-1,)) > 0, "float32")
+            + 2.0 * ops.cast(ops.reshape(drawn_logit, (-1,)) < 0, "float32")
+            + ops.cast(ops.reshape(rebuilt_logit, (-1,)) < 0, "float32")
         ) / 4.0
         parts = {
             "reconstruction": losses.reconstruction_loss(x, rebuilt, "bce"),
             "prior": self.prior_loss(z_mean, z_log_var),
-            "gan": gan,
+            "gan": losses.vae_gan_loss(real_logit, rebuilt_logit, drawn_logit) / pixels,
             "accuracy": right,
         }
         if similarity:
             # l without dropout: independent masks on x and x~ would hide the reconstruction.
             _, real_l = self.discriminator([x, targets], training=False)
             _, rebuilt_l = self.discriminator([rebuilt, targets], training=False)
-            parts["llike"] = self.similarity_loss(real_l, rebuilt_l)
+            parts["llike"] = losses.similarity_loss(
+                real_l, rebuilt_l, self.similarity, self.standardize_similarity
+            ) / pixels
         return parts
 
     def batch_gan_sum(self, gan):
         """The article's `L_GAN`: the sum over the global batch (all replicas agree)."""
         return distribute.global_sum(ops.sum(gan))
 
-    def discriminator_update(self, x, targets):
+    def discriminator_loss(self, x, targets):
+        """The discriminator: `L_GAN` (per image: see the class docstring)."""
+        parts = self.forward(x, targets, similarity=False)
+        return Loss(
+            parts["gan"] * self.pixels, metrics={"d_accuracy": parts["accuracy"]},
+            outputs=parts["gan"],
+        )
+
+    def autoencoder_loss(self, x, targets):
+        """`(encoder's, decoder's)` losses, from one forward pass: `L_llike +
+        kl_weight L_prior` and `gamma L_llike - L_GAN` (per image)."""
+        parts = self.forward(x, targets)
+        encoder = (parts["llike"] + self.kl_weight * parts["prior"]) * self.pixels
+        decoder = (self.gamma * parts["llike"] - parts["gan"]) * self.pixels
+        return Loss(encoder), Loss(decoder, metrics=self.part_metrics(parts), outputs=parts["gan"])
+
+    def part_metrics(self, parts):
+        """The losses `fit` and `evaluate` report, per pixel."""
+        return {
+            "recon_loss": parts["reconstruction"],
+            "kl_loss": parts["prior"],
+            "llike_loss": parts["llike"],
+            "gan_loss": parts["gan"],
+        }
+
+    def discriminator_step(self, x, targets):
         """One discriminator update; returns `L_GAN` before it, the article's sum."""
-        variables = self.optimizer_roles()["discriminator_optimizer"]
-        with tf.GradientTape() as tape:
-            parts = self.forward(x, targets, similarity=False)
-            loss = parts["gan"] * self.pixels  # per image: see the class docstring
-        self.apply_update("discriminator_optimizer", tape, loss, variables)
-        self.track("d_accuracy", parts["accuracy"])
-        return self.batch_gan_sum(parts["gan"])
+        loss = self.update("discriminator_optimizer", self.discriminator_loss, x, targets)
+        return self.batch_gan_sum(loss.outputs)
 
-    def autoencoder_update(self, x, targets):
+    def autoencoder_step(self, x, targets):
         """One encoder and decoder update on one pass; returns `L_GAN` before it."""
-        roles = self.optimizer_roles()
-        with tf.GradientTape(persistent=True) as tape:
-            parts = self.forward(x, targets)
-            encoder_loss = (parts["llike"] + parts["prior"]) * self.pixels
-            decoder_loss = (self.gamma * parts["llike"] - parts["gan"]) * self.pixels
-        self.apply_update("encoder_optimizer", tape, encoder_loss, roles["encoder_optimizer"])
-        self.apply_update("decoder_optimizer", tape, decoder_loss, roles["decoder_optimizer"])
-        del tape
-        self._track_parts(parts)
-        return self.batch_gan_sum(parts["gan"])
-
-    def _track_parts(self, parts):
-        self.track("recon_loss", parts["reconstruction"])
-        self.track("kl_loss", parts["prior"])
-        self.track("llike_loss", parts["llike"])
-        self.track("gan_loss", parts["gan"])
+        roles = ("encoder_optimizer", "decoder_optimizer")
+        _, decoder = self.update(roles, self.autoencoder_loss, x, targets)
+        return self.batch_gan_sum(decoder.outputs)
 
     def _parts(self, x, targets):
         """The batch cut into `draws_per_step` strided parts, stacked: `(parts, n, ...)`."""
@@ -312,42 +285,34 @@ class VAEGAN(ConditionalVAE):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         targets = self.one_hot(labels)
         if not self.balance:
-            self.discriminator_update(x, targets)
-            self.autoencoder_update(x, targets)
+            self.discriminator_step(x, targets)
+            self.autoencoder_step(x, targets)
             self.track("d_steps_taken", 1.0)
             self.track("g_steps_taken", 1.0)
             return self.results()
         xs, ys = self._parts(x, targets)
-        # Discriminator: the first update always runs; another while L_GAN >= d_threshold.
-        go, last, taken = tf.constant(True), tf.constant(0), tf.constant(0.0)
-        for k in range(self.d_steps):
-            gan = tf.cond(
-                go, lambda k=k: self.discriminator_update(xs[k], ys[k]), lambda: tf.constant(0.0)
-            )
-            last = tf.where(go, k, last)
-            taken += ops.cast(go, "float32")
-            go = tf.logical_and(go, gan >= self.d_threshold)
+        # The discriminator: the first update always runs; another while L_GAN >= d_threshold.
+        taken, last = self.repeat_while(
+            self.d_steps,
+            lambda k: self.discriminator_step(xs[k], ys[k]),
+            lambda gan: gan >= self.d_threshold,
+        )
         self.track("d_steps_taken", taken)
         # Encoder and decoder: from the last discriminator batch on, while L_GAN <= g_threshold.
-        go, taken = tf.constant(True), tf.constant(0.0)
-        for k in range(self.g_steps):
-            index = last + k
-            gan = tf.cond(
-                go,
-                lambda index=index: self.autoencoder_update(
-                    tf.gather(xs, index), tf.gather(ys, index)
-                ),
-                lambda: tf.constant(0.0),
-            )
-            taken += ops.cast(go, "float32")
-            go = tf.logical_and(go, gan <= self.g_threshold)
+        taken, _ = self.repeat_while(
+            self.g_steps,
+            lambda k: self.autoencoder_step(
+                ops.take(xs, last + k, axis=0), ops.take(ys, last + k, axis=0)
+            ),
+            lambda gan: gan <= self.g_threshold,
+        )
         self.track("g_steps_taken", taken)
         return self.results()
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         parts = self.forward(x, self.one_hot(labels), training=False)
-        self._track_parts(parts)
+        self.track_metrics(Loss(None, metrics=self.part_metrics(parts)))
         self.track("d_accuracy", parts["accuracy"])
         # No update runs here: the counts' trackers would report 0.
         return {name: value for name, value in self.results().items() if name not in UPDATE_COUNTS}
