@@ -1,7 +1,7 @@
 """Training across machines: two worker processes on localhost ports form a cluster.
 
 Each test starts the workers (loopback only, bounded in time) with a `$TF_CONFIG`
-naming both, as a user does on two machines (README, "Several machines").
+naming both, as a user does on two machines (`docs/training.md`, "Several machines").
 """
 
 import json
