@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_latent import data
+from keras_latent import checks, data
 
 
 def write_idx(path, array):
@@ -145,10 +145,10 @@ def test_check_fit_data_checks_dataset_spec():
 
 
 def test_check_labels():
-    data.check_labels(np.array([0, 9]), 10)
+    checks.check_labels(np.array([0, 9]), 10)
     with pytest.raises(ValueError, match=r"y: expected labels in \[0, 9\]"):
-        data.check_labels(np.array([0, 10]), 10)
-    data.check_labels(np.array([-1, 3]), 10, allow_unlabelled=True)
+        checks.check_labels(np.array([0, 10]), 10)
+    checks.check_labels(np.array([-1, 3]), 10, allow_unlabelled=True)
 
 
 def test_hide_labels_keeps_a_balanced_few():

@@ -191,9 +191,10 @@ class MultiOptimizerModel(CheckedInputs):
             ops.sum(values * weights) / ops.maximum(count, 1.0), sample_weight=count
         )
 
-    def track_metrics(self, loss):
-        """Tracks each of a `Loss`'s metrics (what `test_step` reports of an update)."""
-        for name, values in (loss.metrics or {}).items():
+    def track_metrics(self, metrics):
+        """Tracks `{name: values or (values, weights)}`, e.g. a `Loss`'s metrics
+        (what `test_step` reports of an update)."""
+        for name, values in (metrics or {}).items():
             self.track(name, *(values if isinstance(values, tuple) else (values,)))
 
     def results(self):
@@ -237,7 +238,7 @@ class MultiOptimizerModel(CheckedInputs):
         for role, part in zip(roles if several else (roles,), parts):
             self._descend(role, tape, part, variables[role])
         for part in parts:
-            self.track_metrics(part)
+            self.track_metrics(part.metrics)
         return result
 
     def nested_update(self, roles, loss, *args):

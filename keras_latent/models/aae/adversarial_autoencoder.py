@@ -4,11 +4,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import data, distribute, losses, priors
+from keras_latent import distribute, losses, priors
 from keras_latent.checks import (
     check_class_labels,
     check_codes,
     check_count,
+    check_images,
     check_network_sizes,
     check_number,
 )
@@ -55,9 +56,16 @@ class AutoencoderMethods:
         )
         return ops.cast(noise, dtype)
 
+    def draw(self, prior, n):
+        """`n` draws of `prior` from the model's seed generator, each replica its
+        own slice of one global draw (`distribute.replica_draws`)."""
+        return distribute.replica_draws(
+            lambda copies: prior.sample(n * copies, seed=self.seed_generator), n
+        )
+
     def encode(self, x, batch_size=256):
         """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
-        data.check_images(x, shape=self.image_shape)
+        check_images(x, shape=self.image_shape)
         codes = self.encoder.predict(x, batch_size=batch_size, verbose=0)
         # float32 even when the networks compute in 16 bits (mixed precision).
         return _as_float32(codes)
@@ -254,11 +262,7 @@ class AdversarialAutoencoder(AutoencoderMethods, MultiOptimizerModel):
 
     def prior_codes(self, batch_size, labels):
         """Returns `(codes, their labels)` drawn from p(z) for one batch."""
-        codes = distribute.replica_draws(
-            lambda copies: self.prior.sample(batch_size * copies, seed=self.seed_generator),
-            batch_size,
-        )
-        return codes, labels
+        return self.draw(self.prior, batch_size), labels
 
     # Compilation ---------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import distribute, losses, priors
+from keras_latent import losses, priors
 from keras_latent.checks import check_count, check_network_sizes, check_number
 from keras_latent.models.aae.adversarial_autoencoder import AutoencoderMethods
 from keras_latent.models.classifier_terms import MeanTeacher, virtual_adversarial_view
@@ -288,19 +288,6 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
             return [z, ops.stop_gradient(ops.cast(y, z.dtype))]
         return z
 
-    def prior_codes(self, n):
-        """`n` draws of z from p(z), each replica its own."""
-        return distribute.replica_draws(
-            lambda copies: self.prior.sample(n * copies, seed=self.seed_generator), n
-        )
-
-    def category_codes(self, n):
-        """`n` one-hot draws of a uniform categorical, D_cat's real examples."""
-        return distribute.replica_draws(
-            lambda copies: self.category_prior.sample(n * copies, seed=self.seed_generator),
-            n,
-        )
-
     def critic_loss(self, critic, real_inputs, fake_inputs, weights, name):
         """A discriminator (`critic`): prior draws (real) against the encoder's codes.
 
@@ -319,7 +306,7 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         one-hot draws against y; `codes` is the encoder's `[y, z]`."""
         y, z = codes
         n = ops.shape(z)[0]
-        z_real, y_real = self.prior_codes(n), self.category_codes(n)
+        z_real, y_real = self.draw(self.prior, n), self.draw(self.category_prior, n)
         weights = self.unsupervised_weights(labels)
         self.nested_update(
             "discriminator_optimizer", self.critic_loss, self.discriminator,
@@ -401,9 +388,9 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         y, z = self.encoder(x, training=False)
         x_hat = self.decoder([y, z], training=False)
         n = ops.shape(z)[0]
-        real = self.discriminator(self.gauss_inputs(self.prior_codes(n), y))
+        real = self.discriminator(self.gauss_inputs(self.draw(self.prior, n), y))
         fake = self.discriminator(self.gauss_inputs(z, y))
-        cat_real = self.category_discriminator(self.category_codes(n))
+        cat_real = self.category_discriminator(self.draw(self.category_prior, n))
         cat_fake = self.category_discriminator(y)
         self.track("recon_loss", losses.reconstruction_loss(x, x_hat, self.reconstruction))
         self.track("d_loss", losses.discriminator_loss(real, fake))

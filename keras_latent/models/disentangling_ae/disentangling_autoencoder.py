@@ -5,7 +5,13 @@ import numpy as np
 from keras import ops
 
 from keras_latent import data, losses
-from keras_latent.checks import check_codes, check_models, check_network_sizes, check_number
+from keras_latent.checks import (
+    check_codes,
+    check_images,
+    check_models,
+    check_network_sizes,
+    check_number,
+)
 from keras_latent.models.multi_optimizer_model import Loss, MultiOptimizerModel
 
 NETWORKS = (
@@ -286,10 +292,10 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         targets = self.one_hot(labels)
-        self.track_metrics(self.supervised_loss(x, targets, training=False))
-        self.track_metrics(self.z_classifier_loss(x, targets, training=False))
+        self.track_metrics(self.supervised_loss(x, targets, training=False).metrics)
+        self.track_metrics(self.z_classifier_loss(x, targets, training=False).metrics)
         other = self._other(x, targets)
-        self.track_metrics(self.autoencoder_loss(x, *other, training=False))
+        self.track_metrics(self.autoencoder_loss(x, *other, training=False).metrics)
         return self.results()
 
     # Inference ---------------------------------------------------------------------
@@ -305,7 +311,7 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
 
     def encode(self, x, batch_size=256):
         """`(s, z)` of images `x`: float32 arrays `(N, s_dim)` and `(N, z_dim)`."""
-        data.check_images(x, shape=self.image_shape)
+        check_images(x, shape=self.image_shape)
         return (
             self._predict(self.s_encoder, x, batch_size),
             self._predict(self.z_encoder, x, batch_size),
@@ -325,8 +331,8 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
 
         Image i of the result is `Dec([Enc_z(style_images[i]), Enc_s(content_images[i])])`.
         """
-        data.check_images(content_images, name="content_images", shape=self.image_shape)
-        data.check_images(style_images, name="style_images", shape=self.image_shape)
+        check_images(content_images, name="content_images", shape=self.image_shape)
+        check_images(style_images, name="style_images", shape=self.image_shape)
         if len(content_images) != len(style_images):
             raise ValueError(
                 f"style_images: expected one per content image ({len(content_images)}); "

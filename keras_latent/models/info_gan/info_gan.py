@@ -4,11 +4,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import data, distribute, losses
+from keras_latent import distribute, losses
 from keras_latent.checks import (
     check_class_labels,
     check_codes,
     check_count,
+    check_images,
     check_models,
     check_network_sizes,
     check_number,
@@ -266,8 +267,9 @@ class InfoGAN(MultiOptimizerModel):
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
-        self.track_metrics(self.discriminator_loss(x, self.one_hot(labels), training=False))
-        self.track_metrics(self.generator_loss(ops.shape(x)[0], training=False))
+        real = self.discriminator_loss(x, self.one_hot(labels), training=False)
+        self.track_metrics(real.metrics)
+        self.track_metrics(self.generator_loss(ops.shape(x)[0], training=False).metrics)
         return self.results()
 
     # Use ---------------------------------------------------------------------------
@@ -316,7 +318,7 @@ class InfoGAN(MultiOptimizerModel):
 
     def classify(self, x, batch_size=256):
         """Q's label probabilities of images `x`, a float32 array `(N, classes)`."""
-        data.check_images(x, shape=self.image_shape)
+        check_images(x, shape=self.image_shape)
         return np.asarray(self.predict(x, batch_size=batch_size, verbose=0), "float32")
 
     def read_codes(self, x, batch_size=256):
@@ -326,7 +328,7 @@ class InfoGAN(MultiOptimizerModel):
         loss, the sigmoid head's outputs, which rise with the code but are no
         estimate of it.
         """
-        data.check_images(x, shape=self.image_shape)
+        check_images(x, shape=self.image_shape)
         outputs = self.discriminator.predict(x, batch_size=batch_size, verbose=0)
         return np.asarray(outputs[2], "float32")
 

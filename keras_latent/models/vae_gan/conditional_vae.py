@@ -4,11 +4,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import data, losses
+from keras_latent import losses
 from keras_latent.checks import (
     check_class_labels,
     check_codes,
     check_count,
+    check_images,
     check_models,
     check_network_sizes,
     check_number,
@@ -132,7 +133,7 @@ class ConditionalVAE(MultiOptimizerModel):
 
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
-        self.track_metrics(self.vae_loss(x, self.one_hot(labels), training=False))
+        self.track_metrics(self.vae_loss(x, self.one_hot(labels), training=False).metrics)
         return self.results()
 
     # Use ---------------------------------------------------------------------------
@@ -150,7 +151,7 @@ class ConditionalVAE(MultiOptimizerModel):
 
     def encode(self, x, labels, batch_size=256):
         """The code means of images `x` of classes `labels`, `(N, latent_dim)`."""
-        data.check_images(x, shape=self.image_shape)
+        check_images(x, shape=self.image_shape)
         outputs = self.encoder.predict(
             [x, self._one_hot(labels, len(x))], batch_size=batch_size, verbose=0
         )

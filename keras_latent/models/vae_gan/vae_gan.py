@@ -312,7 +312,7 @@ class VAEGAN(ConditionalVAE):
     def test_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         parts = self.forward(x, self.one_hot(labels), training=False)
-        self.track_metrics(Loss(None, metrics=self.part_metrics(parts)))
+        self.track_metrics(self.part_metrics(parts))
         self.track("d_accuracy", parts["accuracy"])
         # No update runs here: the counts' trackers would report 0.
         return {name: value for name, value in self.results().items() if name not in UPDATE_COUNTS}
