@@ -1,9 +1,13 @@
 """What every reproduction script shares: its command line, data, checkpoints and metrics.
 
-Each script keeps its full settings in one dict; `--quick` derives a small run from
-them. Output goes into one folder per run: PNG figures, `metrics.json` (metric
-values, settings, seed, wall time, library versions) and, in `checkpoints/`,
-finished models and mid-run backups, so a stopped run resumes where it was.
+Each script keeps its article's settings in one dict, `SETTINGS`, and names other
+recipes in `RECIPES` (`{name: changes to SETTINGS}`), chosen with `--recipe`; the
+default recipe, `article`, is `SETTINGS` itself. `--quick` derives a small run and
+`--set KEY=VALUE` overrides one setting on top of the recipe. Output goes into one
+folder per run (`figures/<script>/<recipe>/` by default): PNG figures,
+`metrics.json` (metric values, recipe, settings, seed, wall time, library versions)
+and, in `checkpoints/`, finished models and mid-run backups, so a stopped run
+resumes where it was.
 """
 
 import argparse
@@ -26,13 +30,24 @@ DISTRIBUTE = ("none", "mirrored", "multiworker")
 TRAINED = {}
 
 
-def parse_args(name, doc, argv=None, add_arguments=None):
-    """Parses the shared options: --quick, --out, --seed, --data-dir, --dataset,
-    --epochs, --distribute, --precision."""
+# The recipe a script runs unless `--recipe` names another: its article's settings.
+DEFAULT_RECIPE = "article"
+
+
+def parse_args(name, doc, argv=None, add_arguments=None, recipes=()):
+    """Parses the shared options: --recipe, --quick, --out, --seed, --data-dir,
+    --dataset, --epochs, --set, --distribute, --precision."""
     parser = argparse.ArgumentParser(
         prog=f"{name}.py",
         description=(doc or "").strip().splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--recipe",
+        choices=(DEFAULT_RECIPE, *recipes),
+        default=DEFAULT_RECIPE,
+        help=f"{DEFAULT_RECIPE} (default): the article's settings; the others are "
+        "described in the script's docstring and its page under docs/",
     )
     parser.add_argument(
         "--quick",
@@ -42,7 +57,8 @@ def parse_args(name, doc, argv=None, add_arguments=None):
     parser.add_argument(
         "--out",
         default=None,
-        help=f"output folder (default figures/{name}/, or runs/{name}-quick/ with --quick)",
+        help=f"output folder (default figures/{name}/RECIPE/, or runs/{name}-quick/RECIPE/ "
+        "with --quick)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
@@ -92,13 +108,17 @@ def parse_args(name, doc, argv=None, add_arguments=None):
     args.dataset = args.dataset or "mnist"
     if args.out is None:
         sub = ("runs", f"{name}-quick") if args.quick else ("figures", name)
-        args.out = os.path.join(REPO_ROOT, *sub)
+        args.out = os.path.join(REPO_ROOT, *sub, args.recipe)
     return args
 
 
-def settings_for(args, full, quick):
-    """The run's settings: `full`, updated by `quick` under --quick and by CLI overrides."""
+def settings_for(args, full, quick, recipes=None):
+    """The run's settings: `full`, changed by the recipe `args.recipe` (one of
+    `recipes`), by `quick` under --quick and by --epochs and --set."""
     settings = dict(full)
+    recipe = getattr(args, "recipe", DEFAULT_RECIPE)
+    if recipe != DEFAULT_RECIPE:
+        settings.update((recipes or {})[recipe])
     if args.quick:
         settings.update(quick)
     settings["dataset"] = args.dataset
@@ -119,13 +139,14 @@ def settings_for(args, full, quick):
 
 def start(name, args, settings):
     """Sets up distribution and precision, seeds every generator, prints the
-    settings and returns the start time."""
+    recipe and settings and returns the start time."""
     import keras
 
     from keras_latent import distribute
 
-    configure(args)
-    keras.utils.set_random_seed(args.seed)
+    if not getattr(args, "configured", False):
+        configure(args)
+    keras.utils.set_random_seed(args.seed)  # the run's one seeding
     TRAINED.clear()
     CLASSIFIER.clear()
     # Across machines the chief writes --out; every other worker writes a scratch
@@ -139,23 +160,44 @@ def start(name, args, settings):
     from keras_latent import checkpoints
 
     checkpoints.remove_partial_files(args.out)
-    print(f"{name}: {'QUICK smoke run' if args.quick else 'full run'}, seed {args.seed}")
+    recipe = getattr(args, "recipe", DEFAULT_RECIPE)
+    print(f"{name}: {'QUICK smoke run' if args.quick else 'full run'} of the "
+          f"{recipe!r} recipe, seed {args.seed}")
     print(json.dumps(settings, indent=2))
     print(f"writing to {args.out}")
     return time.time()
 
 
-def begin(name, doc, argv, full, quick):
-    """What every script's `main` starts with: the command line, the settings, the
-    banner and the data.
+def begin(name, doc, argv, full, quick, recipes=None):
+    """What every script's `main` starts with: the command line, the recipe's
+    settings, the data and the banner.
 
+    The settings are final when they are printed (the dataset a --quick run fell
+    back to included): `metrics.json` records the same dict.
     Returns `(args, settings, started, (x_train, y_train), (x_test, y_test))`.
     """
-    args = parse_args(name, doc, argv)
-    settings = settings_for(args, full, quick)
-    started = start(name, args, settings)
+    args = parse_args(name, doc, argv, recipes=tuple(recipes or ()))
+    settings = settings_for(args, full, quick, recipes)
+    configure(args)  # before any other TensorFlow work, loading included
+    args.configured = True
     train, test = load_data(args, settings)
+    started = start(name, args, settings)
     return args, settings, started, train, test
+
+
+def stamp(settings, seed, selectors=(), **extra):
+    """What a finished model was built and trained from: every setting but the
+    `selectors` (settings that only choose which models a run trains, such as a
+    list of parts), its seed and `extra`.
+
+    `fit_or_resume` reuses a finished model only under an equal stamp, so changing
+    any other setting trains the model afresh, whether or not the model reads it.
+    """
+    return {
+        "settings": {k: v for k, v in settings.items() if k not in selectors},
+        "seed": seed,
+        **extra,
+    }
 
 
 def configure(args):
@@ -415,6 +457,7 @@ def write_metrics(out, name, metrics, settings, args, started, tolerances=None):
     """
     record = {
         "reproduction": name,
+        "recipe": getattr(args, "recipe", DEFAULT_RECIPE),
         "quick": bool(args.quick),
         "seed": args.seed,
         "metrics": metrics,

@@ -153,7 +153,7 @@ if __package__ in (None, ""):  # run as a file: make `reproductions` importable
 
 NAME = "aae_guide"
 
-SETTINGS = {
+SETTINGS = {  # article 000's recipe
     "hidden_units": [1000, 1000],
     "learning_rate": 2e-4,
     "beta_1": 0.5,
@@ -166,68 +166,71 @@ SETTINGS = {
     "latent_dim_supervised": 15,
     "prior_std_supervised": 5.0,
     "reconstruction_supervised": "mse",
-    "schedule_supervised": "paper",
+    # "joint": the article's one update of reconstruction and adversarial terms after
+    # each discriminator step; "paper": three updates, each with its own Adam.
+    "schedule_supervised": "joint",
     "epochs_supervised": 10,
-    # Noise on the encoder's input and the Adam rate of the discriminator and the
-    # encoder's generator update (paper schedule), as in part 3.
-    "input_noise_supervised": 0.3,
-    "adversarial_learning_rate_supervised": 1e-3,
-    # The discriminator reads the label beside z (prior draws ignore it), which
-    # pulls each digit's style codes toward the prior (not in the paper).
-    "conditional_discriminator_supervised": True,
+    # Std of Gaussian noise on the encoder's input (0: off), the discriminator's
+    # (and the paper schedule's generator's) Adam rate, and whether the
+    # discriminator reads the one-hot label beside z.
+    "input_noise_supervised": 0.0,
+    "adversarial_learning_rate_supervised": 2e-4,
+    "conditional_discriminator_supervised": False,
     "latent_dim_semi_supervised": 10,
     "reconstruction_semi_supervised": "mse",
     "epochs_semi_supervised": 12,
-    # Std of Gaussian noise on the encoder's input in every update (0: off; the
-    # AAE paper's semi-supervised MNIST runs use 0.3), and the supervised phase's
-    # Adam rate (the paper runs that phase 10x faster than reconstruction).
-    "input_noise_semi_supervised": 0.3,
+    "input_noise_semi_supervised": 0.0,
+    # Adam rates of the supervised phase and of D_gauss, D_cat and the encoder against
+    # them, and the share of every rate left at the end of a cosine decay (1.0:
+    # constant rates).
     "supervised_learning_rate": 2e-4,
-    # Adam rate of D_gauss, D_cat and the encoder against them (the paper runs
-    # regularisation 10x faster than reconstruction), and the share of every
-    # rate left at the end of a cosine decay (1.0: constant rates).
     "adversarial_learning_rate_semi_supervised": 2e-4,
     "final_learning_rate_semi_supervised": 1.0,
-    # Which rows of each batch the reconstruction and regularisation updates learn
-    # from: "all" (the 100 hidden and the 100 labelled) or "unlabelled" (the paper's
-    # phases: the labelled batch feeds the supervised phase alone).
+    # Which rows of each batch reconstruction and regularisation learn from: "all"
+    # (the hidden and the labelled) or "unlabelled" (the paper's phases).
     "unsupervised_rows_semi_supervised": "all",
-    # Regularisers of the encoder, in training alone (not in the paper): dropout
-    # after each hidden layer, and random shifts of the input image of up to this
-    # many pixels (data augmentation).
+    # Regularisers of the semi-supervised encoder, none of them the article's (0: off):
+    # dropout, random shifts (pixels) and rotations (degrees) of its input, D_gauss
+    # reading y beside z, a consistency term between two views of each image (its
+    # weight, ramp-up steps, and a mean teacher's decay for the target), and
+    # virtual adversarial training (its weight and L2 radius).
     "dropout_semi_supervised": 0.0,
-    # D_gauss reads the encoder's y beside z (prior draws ignore y), which pulls
-    # each class's style codes toward the prior (not in the paper).
+    "random_shift_semi_supervised": 0.0,
+    "random_rotation_semi_supervised": 0.0,
     "conditional_discriminator_semi_supervised": False,
-    "random_shift_semi_supervised": 2.0,
-    # Random rotations of the input image up to this many degrees either way (data
-    # augmentation, not in the paper).
-    "random_rotation_semi_supervised": 15.0,
-    # Weight of a consistency term in the supervised phase, y for two noisy,
-    # shifted views of every image pulled together (the Pi-model's, not in the
-    # paper; 0: off), and the steps over which it ramps up from near 0 (0: full
-    # from the start).
-    "consistency_weight_semi_supervised": 3.0,
+    "consistency_weight_semi_supervised": 0.0,
     "consistency_rampup_semi_supervised": 0,
-    # The consistency target from a teacher, the encoder with a running average of
-    # its weights moved by 1 - this each step (the mean teacher; 0: the encoder's
-    # own y for the second view).
-    "teacher_decay_semi_supervised": 0.99,
-    # Weight of virtual adversarial training in the supervised phase (y for each
-    # image pulled toward y for the image moved, by this L2 radius, the way that
-    # changes y most; Miyato et al. 2018, not in the paper; 0: off).
-    "virtual_adversarial_weight_semi_supervised": 1.0,
+    "teacher_decay_semi_supervised": 0.0,
+    "virtual_adversarial_weight_semi_supervised": 0.0,
     "virtual_adversarial_radius_semi_supervised": 2.0,
-    # Which parts run (any of them, in this order; the others are neither trained
-    # nor measured).
+    # Which parts run (any of them, in this order) and with which label counts.
     "parts": ["unsupervised", "supervised", "semi_supervised"],
-    # Test error measured every this many epochs (the curve against steps).
-    "error_every": 1,
     "label_counts": [100, 1000],
     "labelled_batch_size": 100,
+    "error_every": 1,  # epochs between points of the test-error curve
     "train_size": None,
     "test_size": None,  # None: the whole test set
 }
+RECIPES = {
+    # What it took to reach the paper's numbers (docs/aae_guide.md): the paper's
+    # three updates and input noise for part 2, with a faster regularisation phase
+    # and a discriminator that reads the label; augmentation, a mean-teacher
+    # consistency term and virtual adversarial training for part 3.
+    "tuned": {
+        "schedule_supervised": "paper",
+        "input_noise_supervised": 0.3,
+        "adversarial_learning_rate_supervised": 1e-3,
+        "conditional_discriminator_supervised": True,
+        "input_noise_semi_supervised": 0.3,
+        "random_shift_semi_supervised": 2.0,
+        "random_rotation_semi_supervised": 15.0,
+        "consistency_weight_semi_supervised": 3.0,
+        "teacher_decay_semi_supervised": 0.99,
+        "virtual_adversarial_weight_semi_supervised": 1.0,
+    },
+}
+# Settings that only choose which models a run trains (not in the models' stamps).
+SELECTORS = ("parts", "label_counts")
 QUICK = {
     "train_size": 3000,
     "test_size": 2000,
@@ -355,15 +358,6 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
     return model
 
 
-def _stamp(settings, keys, seed, **extra):
-    shared = ("hidden_units", "learning_rate", "beta_1", "batch_size", "train_size", "dataset")
-    return {
-        "settings": {k: settings[k] for k in shared + tuple(keys)},
-        "seed": seed,
-        **extra,
-    }
-
-
 def test_error(model, x_test, y_test):
     """The semi-supervised AAE's error on the test set, in percent."""
     import numpy as np
@@ -407,9 +401,7 @@ def unsupervised_part(args, settings, data):
         dict(batch_size=settings["batch_size"], epochs=settings["epochs_unsupervised"], verbose=2),
         checkpoints,
         "unsupervised",
-        _stamp(settings, ("latent_dim_unsupervised", "reconstruction_unsupervised",
-                          "epochs_unsupervised", "reconstruction_weight",
-                          "adversarial_weight"), args.seed),
+        _common.stamp(settings, args.seed, SELECTORS),
     )
     codes = model.encode(x_test)
     draws = keras.ops.convert_to_numpy(model.prior.sample(len(codes), seed=args.seed))
@@ -452,12 +444,7 @@ def supervised_part(args, settings, data):
         dict(batch_size=settings["batch_size"], epochs=settings["epochs_supervised"], verbose=2),
         checkpoints,
         "supervised",
-        _stamp(settings, ("latent_dim_supervised", "prior_std_supervised",
-                          "reconstruction_supervised", "schedule_supervised",
-                          "epochs_supervised", "reconstruction_weight",
-                          "adversarial_weight", "input_noise_supervised",
-                          "adversarial_learning_rate_supervised",
-                          "conditional_discriminator_supervised"), args.seed + 1),
+        _common.stamp(settings, args.seed + 1, SELECTORS),
         y=y_train,
     )
     reconstructions = model.predict({"images": x_test, "labels": y_test}, batch_size=500, verbose=0)
@@ -529,22 +516,7 @@ def semi_supervised_part(args, settings, data):
             dict(epochs=settings["epochs_semi_supervised"], verbose=2),
             checkpoints,
             tag,
-            _stamp(settings, ("latent_dim_semi_supervised",
-                              "reconstruction_semi_supervised", "epochs_semi_supervised",
-                              "labelled_batch_size", "input_noise_semi_supervised",
-                              "supervised_learning_rate", "error_every",
-                              "adversarial_learning_rate_semi_supervised",
-                              "final_learning_rate_semi_supervised",
-                              "unsupervised_rows_semi_supervised",
-                              "dropout_semi_supervised", "random_shift_semi_supervised",
-                              "random_rotation_semi_supervised",
-                              "conditional_discriminator_semi_supervised",
-                              "consistency_weight_semi_supervised",
-                              "consistency_rampup_semi_supervised",
-                              "teacher_decay_semi_supervised",
-                              "virtual_adversarial_weight_semi_supervised",
-                              "virtual_adversarial_radius_semi_supervised"),
-                   seed, labels=count),
+            _common.stamp(settings, seed, SELECTORS, labels=count),
             measures={"test_error": (lambda m: test_error(m, x_test, y_test),
                                      settings["error_every"])},
         )
@@ -619,7 +591,9 @@ PARTS = {
 def main(argv=None):
     from reproductions import _common
 
-    args, settings, started, train, test = _common.begin(NAME, __doc__, argv, SETTINGS, QUICK)
+    args, settings, started, train, test = _common.begin(
+        NAME, __doc__, argv, SETTINGS, QUICK, RECIPES
+    )
     parts = settings["parts"]
     if not isinstance(parts, list) or not parts or any(part not in PARTS for part in parts):
         raise ValueError(
