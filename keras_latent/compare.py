@@ -2,13 +2,15 @@
 
     python -m keras_latent.compare RUN_DIR [REFERENCE_DIR]
 
-REFERENCE_DIR defaults to `figures/<reproduction>` (the name recorded in the run's
-`metrics.json`). Prints one row per metric: reference, new value, difference, the
-tolerance stored with the reference and whether the difference lies within it; writes
-one side-by-side PNG (reference left, new right) into `RUN_DIR/compare/` for every
-figure the two folders share. Exits 0 when every reference metric is matched within
-tolerance, 1 when one is not (or is missing) or when the two runs trained on
-different datasets, 2 when a folder lacks `metrics.json`.
+REFERENCE_DIR defaults to `figures/<reproduction>/<recipe>` (the script and recipe
+recorded in the run's `metrics.json`). Prints one row per metric: reference, new
+value, difference, the tolerance stored with the reference and whether the
+difference lies within it; writes one side-by-side PNG (reference left, new right)
+into `RUN_DIR/compare/` for every figure the two folders share. Exits 0 when every
+reference metric is matched within tolerance, 1 when one is not (or is missing) or
+when the two runs trained on different datasets, 2 when a folder lacks
+`metrics.json`, 3 when the two ran different scripts or recipes (nothing is
+compared: their metrics measure different things).
 
 A reference `metrics.json` may carry `"tolerances"`: `{"default": {"rtol": r,
 "atol": a}, "<metric>": {...}}`, where `<metric>` is a dotted path such as
@@ -116,12 +118,30 @@ def _read(folder):
 
 
 def default_reference(run_dir, run):
+    """`figures/<reproduction>/<recipe>` of the run's own script and recipe, in the
+    working directory's checkout or in the one this package was installed from."""
     name = run.get("reproduction") or os.path.basename(os.path.normpath(run_dir))
+    folder = os.path.join("figures", name, run.get("recipe") or "article")
     for root in (os.getcwd(), os.path.dirname(os.path.dirname(os.path.abspath(__file__)))):
-        candidate = os.path.join(root, "figures", name)
+        candidate = os.path.join(root, folder)
         if os.path.isdir(candidate):
             return candidate
-    return os.path.join("figures", name)
+    return folder
+
+
+def refusal(run, reference):
+    """Why a run cannot be compared with a reference, or None: another script or
+    another recipe."""
+    for field, what in (("reproduction", "script"), ("recipe", "recipe")):
+        ours, theirs = run.get(field), reference.get(field)
+        if ours is not None and theirs is not None and ours != theirs:
+            return (
+                f"the run is the {ours!r} {what}, the reference the {theirs!r} {what}: "
+                f"their metrics are not comparable. Compare with figures/"
+                f"{run.get('reproduction')}/{run.get('recipe')}/, or rerun with "
+                f"--recipe {theirs}."
+            )
+    return None
 
 
 def main(argv=None):
@@ -132,7 +152,7 @@ def main(argv=None):
     parser.add_argument("run_dir", help="folder of the new run (with metrics.json)")
     parser.add_argument(
         "reference_dir", nargs="?", default=None,
-        help="reference folder (default figures/<reproduction>)",
+        help="reference folder (default figures/<reproduction>/<recipe>)",
     )
     args = parser.parse_args(argv)
 
@@ -147,6 +167,10 @@ def main(argv=None):
         return 2
 
     print(f"run:       {args.run_dir}\nreference: {reference_dir}\n")
+    refused = refusal(run, reference)
+    if refused:
+        print(f"not compared: {refused}", file=sys.stderr)
+        return 3
     if run.get("quick") and not reference.get("quick"):
         print("note: the run is a --quick smoke run; the reference is a full run.\n")
     datasets = [record.get("settings", {}).get("dataset") for record in (run, reference)]

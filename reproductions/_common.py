@@ -168,12 +168,13 @@ def start(name, args, settings):
     return time.time()
 
 
-def begin(name, doc, argv, full, quick, recipes=None):
+def begin(name, doc, argv, full, quick, recipes=None, adjust=None):
     """What every script's `main` starts with: the command line, the recipe's
     settings, the data and the banner.
 
     The settings are final when they are printed (the dataset a --quick run fell
-    back to included): `metrics.json` records the same dict.
+    back to included, and whatever `adjust(settings)` changes once the strategy is
+    set): `metrics.json` records the same dict.
     Returns `(args, settings, started, (x_train, y_train), (x_test, y_test))`.
     """
     args = parse_args(name, doc, argv, recipes=tuple(recipes or ()))
@@ -181,6 +182,8 @@ def begin(name, doc, argv, full, quick, recipes=None):
     configure(args)  # before any other TensorFlow work, loading included
     args.configured = True
     train, test = load_data(args, settings)
+    if adjust is not None:
+        adjust(settings)
     started = start(name, args, settings)
     return args, settings, started, train, test
 

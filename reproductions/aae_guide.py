@@ -1,143 +1,43 @@
 """Article 000's adversarial autoencoder guide, on MNIST: three AAEs.
 
-Article 000 (`shared/seeds/000_b9b4bee01121ffae.txt`) builds, after Makhzani et al.,
-"Adversarial Autoencoders" (2015, arXiv:1511.05644):
+Reproduces an adversarial autoencoder guide (article 000), after Makhzani et al.,
+"Adversarial Autoencoders" (2015, arXiv:1511.05644): an unsupervised AAE with a 2-D
+code and an N(0, I) prior; a supervised AAE whose decoder also reads the one-hot
+label (15-D code, prior N(0, 5^2 I)), so the code keeps the style; and a
+semi-supervised AAE (a softmax y head and a z head, D_cat on y, D_gauss on z, the
+decoder on [y, z]) against a plain classifier of the same encoder, with 100 and 1000
+labels. Networks as in the article: encoder 784-1000-1000 with mean and log-variance
+heads, decoder 1000-1000-784 sigmoid, discriminators 1000-1000-1, Adam(2e-4,
+beta_1=0.5), batch 100; parts 1 and 2 use the article's joint update (reconstruction
+0.999, adversarial 0.001), part 3 three phases a step (reconstruction,
+regularisation, supervised cross-entropy).
 
-1. an unsupervised AAE with a 2-D code and an N(0, I) prior;
-2. a supervised AAE whose decoder also gets the one-hot label (latent 15, prior
-   N(0, 5^2 I)), which separates style (z) from content (the label);
-3. a semi-supervised AAE ("GAN classifier"): an encoder with a softmax y head and a z
-   head, D_cat on y against one-hot draws, D_gauss on z against N(0, I), the decoder
-   on [y, z]; reconstruction, regularisation and a supervised cross-entropy phase per
-   step; compared with a plain classifier of the same encoder architecture trained on
-   the same labelled subset (100 and 1000 labels).
+Figures and metrics.json, into the output folder:
+- `unsupervised_latent.png`, `unsupervised_manifold.png`: test codes by digit, the
+  decoded latent plane; test MAE, energy distance of q(z) to N(0, I).
+- `supervised_styles.png`: one row per test digit's style, one column per digit;
+  test MSE, the digit classifier's accuracy on the grid and on 2000 prior draws,
+  linear and k-NN probes of the digit in the test styles (chance 0.1).
+- `semi_supervised_error.png`, `semi_supervised_curve.png`: test error of both
+  classifiers beside the paper's, and the AAE's while training.
 
-Models, as in the article: encoder 784-1000-1000 with mean and log-variance heads and
-a reparameterised draw, decoder 1000-1000-784 sigmoid, discriminators 1000-1000-1,
-Adam(2e-4, beta_1=0.5) for every network, batch 100. Parts 1 and 2 use the article's
-joint update (reconstruction weighted 0.999, adversarial 0.001, after each
-discriminator step; MAE reconstruction in part 1, MSE in part 2); part 3 the paper's
-three phases.
+Departures of the default recipe from the article:
+- Pixels in [0, 1] (the article scales to [-1, 1] but decodes with a sigmoid).
+- Discriminators output logits to a logistic loss (the article's linear output).
+- Whole passes over the 60,000 images, not 1000 single random batches.
+- Part 3: a 10-D z; each step 100 labelled beside 100 unlabelled images.
 
-Figures, into the output folder:
-- `unsupervised_latent.png`: codes of the test set coloured by digit;
-- `unsupervised_manifold.png`: images decoded over a grid of the latent plane;
-- `supervised_styles.png`: one row per test digit's style z (original at left), one
-  column per digit 0-9;
-- `semi_supervised_error.png`: test error of the semi-supervised AAE beside the plain
-  classifier and the paper, for 100 and 1000 labels;
-- `semi_supervised_curve.png`: its test error against training steps (measured every
-  `error_every` epochs), beside the paper's.
+Recipes (`--recipe NAME`; `--set KEY=VALUE` changes one setting on top):
+- `article` (default): article 000's recipe.
+- `tuned`: the paper's three updates, input noise, a 5x regularisation rate and the
+  label in the discriminator for part 2; augmentation, a mean-teacher consistency
+  term and virtual adversarial training for part 3.
 
-metrics.json: part 1: test MAE, energy distance of q(z) to N(0, I); part 2: test MSE,
-the digit classifier's accuracy on the style grid and on 2000 prior draws
-(`sample_accuracy`) against the asked digits, and how
-well fresh linear and k-NN probes read the digit from the test set's style codes
-(chance 0.1; the style code should hold none); part 3:
-test error of both classifiers for each label count, with the paper's figures.
-
-Departures from the article:
-- Pixels stay in [0, 1] (the article scales to [-1, 1] but decodes with a sigmoid).
-- The discriminators output logits fed to a logistic loss (the article feeds a
-  linear output to binary cross-entropy as if it were a probability).
-- The article's "epochs" are single random batches (1000 of them); here every part
-  trains for whole passes over the 60,000 images (`epochs_*` below), sized so the
-  whole script runs in under two hours on a 2-core CPU (108 min here, 94 of
-  them training, beside another run). The paper trains the
-  semi-supervised AAE far longer (its 1.90 % and 1.60 % errors).
-- Part 2 trains with the paper's three updates (reconstruction, discriminator,
-  generator, each with its own Adam) instead of the article's joint update: with the
-  adversarial term weighted 0.001, the 15-D code kept the digit and the decoder
-  ignored the label (every column of the style grid repeated the row's own digit
-  after 10 epochs). With article 000's rates for them the label is taken up slowly
-  (61 % of the style grid read as the asked digit after 30 epochs). By default
-  the encoder reads its input with Gaussian noise of std 0.3 (as in the paper's
-  semi-supervised runs), the regularisation phase runs 5x faster than
-  reconstruction (the paper: 10x), and the discriminator reads the one-hot label
-  beside z (the paper's reads z alone; prior draws are paired with the batch's
-  labels, so each digit's codes are pulled toward the prior, not only all of them
-  together). The noise and the rate made the decoder write the asked digit (90-93
-  % of 200 test styles x 10 digits) but left the digit in z: a linear probe read
-  it at 33-35 % after 8-10 epochs (8 dimensions: 26-30 %, 4: 47 %); with the
-  label in the discriminator 17.6, 19.6 and 26.6 % (three seeds, 10 epochs), with
-  99.4-100 % of those styles x digits written as asked (and 99.65 % of 2000 prior
-  draws in the committed run). The label in the discriminator alone, at article 000's rates without
-  noise, did not take in one run (13 % as asked when stopped after 2 epochs). `--set
-  conditional_discriminator_supervised=false --set input_noise_supervised=0 --set
-  adversarial_learning_rate_supervised=2e-4` gives article 000's recipe back.
-- The semi-supervised z has 10 dimensions (the article leaves the size open), and
-  each step's supervised phase sees a batch of 100 labelled images beside the 100
-  unlabelled ones (`keras_latent.data.semi_supervised_dataset`).
-- The semi-supervised encoder reads each image with Gaussian noise of std 0.3 (the
-  paper's), rotated at random by up to 15 degrees either way and shifted by up to
-  2 pixels along each axis (`input_noise_semi_supervised`,
-  `random_rotation_semi_supervised`, `random_shift_semi_supervised`). The shifts
-  and rotations are data augmentation, in neither the paper nor the article, that
-  lower the error with 100 labels (the supervised phase memorises its 100 images
-  within 2 epochs). `--set input_noise_semi_supervised=0 --set
-  random_shift_semi_supervised=0 --set random_rotation_semi_supervised=0 --set
-  consistency_weight_semi_supervised=0 --set teacher_decay_semi_supervised=0 --set
-  virtual_adversarial_weight_semi_supervised=0` is article 000's recipe.
-- The semi-supervised AAE's supervised phase adds a consistency term, weighted 3
-  (`consistency_weight_semi_supervised`): the squared distance between y for two
-  views of every image, each with its own noise and shifts, the second view held
-  fixed as the target. It is the Pi-model's term (Laine & Aila 2017), in neither
-  the paper nor the article: in the AAE only D_cat's balance and the decoder reach
-  y from the unlabelled images, and y's early confident mistakes (4 and 7 read as
-  9) stay. With 100 labels it lowered the error after 12 epochs from 6.96 +- 0.88 %
-  (three seeds) to 4.75 +- 0.46 % (three seeds; the weight was chosen on the first);
-  with 1000 labels one run gave 2.59 % against 2.73 % without, inside the epochs'
-  swing of +-0.3 point. Weights 10 and 30 from the first step were worse in probes
-  of 2-3 epochs on one seed (10-24 %); an epoch costs about a fifth more (the second
-  view). A ramp-up of the weight
-  (`consistency_rampup_semi_supervised`, steps) is one `--set` away.
-- The consistency term's target comes from a mean teacher
-  (`teacher_decay_semi_supervised`, 0.99; Tarvainen & Valpola 2017, in neither the
-  paper nor the article): the encoder run with a running average of its weights,
-  which also gives the reported test error (`predict`). In probes on the seed
-  of the committed 100-label run (12 epochs, the last four epochs' errors): the
-  encoder's own target 4.28-5.21 %; the teacher's, without rotations, 3.87-4.17 %
-  (the teacher's y; the encoder's own y 3.85-4.48 %); with the rotations too
-  3.21-3.64 % (the encoder's own y 3.34-3.95 %). `--set
-  teacher_decay_semi_supervised=0` gives the encoder's own second view as the
-  target, as before. With both, after 12 epochs: 100 labels 3.48 %, 3.89 % and
-  3.60 % (seeds 0, 1, 2), mean 3.66 +- 0.21 %; 1000 labels 1.82 % (one run).
-- The supervised phase also adds virtual adversarial training, weighted 1
-  (`virtual_adversarial_weight_semi_supervised`; Miyato et al. 2018, in neither
-  the paper nor the article): y for each image, held fixed, against y for the
-  image moved by an L2 step of 2 (`virtual_adversarial_radius_semi_supervised`;
-  the image's pixels are in [0, 1]) the way that changes y most, found by one
-  power-iteration step from a random direction with the encoder's random layers
-  off. Where noise, shifts and rotations smooth y along random directions, this
-  smooths it along the direction where it is least smooth. With everything
-  above, after 12 epochs, 100 labels: 1.96, 1.88 and 1.90 % (seeds 0, 1,
-  2), mean 1.91 +- 0.04 % (target 3.0 %; the paper's 1.90 %); 1000 labels
-  1.60 % (one run; target 2.5 %; the paper's 1.60 %). In the probe on seed 0's model, 2 epochs with it gave
-  3.78 % against 5.86 % without. A step does about a quarter more work (three
-  more passes of the encoder: 9.5 against 7.5 GFLOP) yet ran as fast here, 9.7
-  steps/s with and without it side by side (`benchmarks/results/cpu2-semi-recipe.md`:
-  the step is bound by its many small operations, not its matmuls); an epoch here
-  took 2.7-3.9 min beside another run.
-- The baseline classifier trains on the labelled subset alone with the same optimizer
-  for as many steps as the AAE's supervised phase, on clean images (no noise, no
-  shifts): it is article 000's baseline, not an augmented one.
-- Further options, each one `--set` away, off by default: a faster supervised
-  phase (`supervised_learning_rate`; the paper runs it 10x faster than
-  reconstruction), the regularisation phase's rate
-  (`adversarial_learning_rate_semi_supervised`), a cosine decay of every rate
-  (`final_learning_rate_semi_supervised`), dropout in the encoder
-  (`dropout_semi_supervised`), D_gauss reading y beside z
-  (`conditional_discriminator_semi_supervised`, as the supervised AAE's
-  discriminator reads the label), and the paper's split of the batch: its
-  reconstruction and regularisation phases learn from the unlabelled minibatch
-  alone (`--set unsupervised_rows_semi_supervised=unlabelled`); by default the
-  labelled images of each batch take part in them too. Which of these helped and
-  which did not is in `docs/aae_fidelity_probes.md`.
-- The test-error curve is measured on the test set for the figure alone: no setting
-  or checkpoint is chosen from it.
+Details, results and what was tried: docs/aae_guide.md
 
 Usage:
-    python reproductions/aae_guide.py [--quick] [--out DIR] [--seed N] [--data-dir DIR]
+    python reproductions/aae_guide.py [--recipe tuned] [--quick] [--out DIR] [--seed N]
+        [--data-dir DIR] [--set KEY=VALUE]
 
 One part alone, e.g. another seed of the 100-label semi-supervised AAE (seed N
 trains its label counts with seeds N + 2, N + 3):

@@ -1,76 +1,43 @@
-"""Adversarial autoencoders with four priors on MNIST (article 004, part 1).
+"""Adversarial autoencoders with four priors on MNIST (article 004).
 
-Article 004 (`shared/seeds/004_7cb01c44fd7ab3ca.txt`) walks through Makhzani et al.,
-"Adversarial Autoencoders" (2015, arXiv:1511.05644). Part 1 is its unsupervised
-experiment: a 2-D code, one AAE per prior, and q(z) of the test set drawn beside
-p(z) (paper fig. 2; the article's Gaussian, mixture and swiss-roll figures).
+Reproduces a blog post on adversarial autoencoders (article 004, 2016), a walk
+through Makhzani et al., "Adversarial Autoencoders" (2015, arXiv:1511.05644), with a
+2-D code. Part 1: one AAE per prior (Gaussian, mixture of 10 Gaussians, swiss roll,
+uniform), q(z) of the test set beside p(z) (paper fig. 2). Part 2: the one-hot label
+also goes to the discriminator and each prior draw carries the class of its component
+(mixture, swiss roll, uniform; paper fig. 6). Part 3, which the paper describes
+(sec. 4) and the article leaves unbuilt: an (n+1)-way label whose extra class marks
+an unlabelled image, on the mixture, with 10 % of the labels. Networks as in the
+paper's appendix A: encoder 784-1000-1000-2, decoder 2-1000-1000-784 sigmoid,
+discriminator 2-1000-1000-1; batch 100; a reconstruction, a discriminator and a
+generator update per batch; binary cross-entropy reconstruction.
 
-Model, as in the paper's appendix A: encoder 784-1000-1000-2 (ReLU, linear code),
-decoder 2-1000-1000-784 (sigmoid), discriminator 2-1000-1000-1; batch 100; the
-paper's schedule of a reconstruction, a discriminator and a generator update per
-batch; binary cross-entropy reconstruction (the paper's logistic loss for [0, 1]
-pixels).
+Figures and metrics.json, into the output folder:
+- `prior_<name>.png`, `latent_grid_<name>.png`: p(z) by component beside q(z) by
+  digit, and the decoded latent plane, for each prior.
+- `supervised_prior_<name>.png`, `supervised_samples_<name>.png` and their
+  `semi_supervised_` twins: p(z) beside q(z); ten decoded draws per component.
+- Per model, on 5000 held-out test images: energy distance and MMD of q(z) to p(z),
+  precision and recall, test BCE and MSE; parts 2-3 also the share of test codes in
+  their own class's component and the digit classifier's reading of the draws.
 
-Figures, into the output folder:
-- `prior_<name>.png`: p(z) draws coloured by component beside q(z) of the test set
-  coloured by digit, for gaussian, mixture, swiss_roll and uniform;
-- `latent_grid_<name>.png`: images decoded over a grid of the latent plane.
+Departures of the default recipe from the article and the paper:
+- Optimizer (the article names none; the paper's SGD gave NaN here): Adam(beta_1=0.5),
+  2e-4 for reconstruction, 1e-3 (5x) for the discriminator and generator, every rate
+  decayed along a cosine to 5 %.
+- 10 epochs (6000 steps) a model; the paper trains longer.
+- Prior shapes, which the paper does not give: `keras_latent.priors`' defaults.
+- Part 3: 100 unlabelled beside 100 labelled images a step.
 
-metrics.json, per prior: energy distance and MMD (Gaussian kernel, bandwidth 1)
-between q(z) of held-out test images and as many p(z) draws, the energy distance
-also before training; precision and recall (the share of codes on the prior's
-support and of prior draws on the codes', `keras_latent.evaluation.precision_recall`),
-which see shape where the distances barely do; test reconstruction BCE and MSE.
-Compare a run of your own with the reference: `python -m keras_latent.compare runs/aae_priors-quick` (or the
-folder given to `--out`).
+Recipes: `article` (the default); `tuned` adds an R1 penalty (gamma 1; Mescheder et
+al. 2018) to the unsupervised mixture's and swiss roll's discriminators, which keeps
+those games balanced at the 5x rate.
 
-Part 2 is its supervised experiment (paper fig. 6; the article's "supervised" figures):
-the one-hot label goes to the discriminator beside the code and each prior draw
-carries the class of the component (or stretch, or band) it came from, for the
-mixture, the swiss roll and the uniform prior. Figures `supervised_prior_<name>.png`
-(p(z) by component beside q(z) by digit) and `supervised_samples_<name>.png` (ten
-decoded draws from each component, one row per component); metrics per prior: the
-share of test codes inside their own class's component, the digit classifier's
-accuracy on the decoded draws against their component's digit, the distances to the
-class-by-class p(z).
-
-Part 3 is the semi-supervised use of part 2 that the paper describes (sec. 4) and
-article 004 leaves unbuilt: the label goes to the discriminator as an (n+1)-way
-one-hot whose extra class marks an unlabelled image, and the prior draw beside an
-unlabelled image comes from the whole mixture; 10 % of the training labels are kept
-(`label_share`). Figures `semi_supervised_prior_mixture.png` and
-`semi_supervised_samples_mixture.png`, metrics as part 2 (the share of test codes
-in their own class's component above all). Each step sees 100 images with their
-labels hidden beside 100 labelled ones (`keras_latent.data.semi_supervised_dataset`):
-with the labelled tenth of a plain batch alone (10 images a step) the classes found
-their components far more slowly in a probe on 4000 images (720 steps: 9 % of test
-codes in their own component against 30 % with 50 labelled a step).
-
-Departures from the article and the paper:
-- Optimizer: article 004 names none; the paper trains with SGD and momentum, the
-  regularisation phase at 10x the reconstruction's rate (0.1 against 0.01). Here
-  every network uses Adam(beta_1=0.5), the optimizer of article 000 from the same
-  series: 2e-4 for the reconstruction, 1e-3 (5x) for the discriminator and the
-  generator, each rate decayed along a cosine to 5 % of itself over the 10 epochs.
-  (SGD with our Glorot initialisation gave NaN in the first epoch; the paper
-  initialises with N(0, 0.01).) With one rate for all three networks the swiss roll's
-  q(z) filled the disc the roll spans (precision 0.24) and, at a constant rate, the
-  swiss-roll and uniform runs destabilised after a few epochs (discriminator accuracy
-  0.92, generator loss 30); the faster regularisation phase draws the roll.
-- Discriminator regularisation: the unsupervised swiss-roll and mixture runs add an
-  R1 gradient penalty (gamma 1, Mescheder et al. 2018; `gradient_penalty=`) to the
-  discriminator's loss, which keeps their games balanced (at 5x without it the
-  mixture's q(z) collapsed onto two components: energy distance 0.60, recall 0.18;
-  with it 0.005 and 0.97). The supervised runs need none.
-- Epochs: 10 passes over the 60,000 training images (6,000 steps) per model, about
-  10 minutes each on a 2-core CPU; the paper trains longer.
-- Prior shapes: the paper does not give the mixture's or swiss roll's exact
-  parameters; `keras_latent.priors` documents the ones used (10 components at radius
-  4, radial std 1, tangential std 0.25; a 2-turn roll of radius 3; uniform on
-  [-2, 2]^2).
+Details, results and what was tried: docs/aae_priors.md
 
 Usage:
-    python reproductions/aae_priors.py [--quick] [--out DIR] [--seed N] [--data-dir DIR]
+    python reproductions/aae_priors.py [--recipe tuned] [--quick] [--out DIR] [--seed N]
+    python -m keras_latent.compare DIR    # a run against its reference
 """
 
 import math
@@ -100,7 +67,7 @@ SETTINGS = {
     "train_size": None,
     "eval_size": 5000,
     # R1 weight on the discriminator, by prior (none for the others).
-    "gradient_penalty": {"swiss_roll": 1.0, "mixture": 1.0},
+    "gradient_penalty": {},
     "supervised_priors": ["mixture", "swiss_roll", "uniform"],
     "supervised_epochs": 10,
     # Part 3: the (n+1)-way label, on this share of labelled training images; each
@@ -111,16 +78,18 @@ SETTINGS = {
     "labelled_batch_size": 100,
     "semi_supervised_epochs": 10,
 }
+RECIPES = {
+    # An R1 penalty on the discriminator of the mixture and swiss-roll runs (Mescheder
+    # et al. 2018, in neither the article nor the paper), which keeps those games
+    # balanced at the 5x regularisation rate.
+    "tuned": {"gradient_penalty": {"swiss_roll": 1.0, "mixture": 1.0}},
+}
 QUICK = {
     "epochs": 2, "supervised_epochs": 2, "semi_supervised_epochs": 1, "train_size": 2000,
     "eval_size": 1000,
 }
-# What a part-1 model depends on: its checkpoint is reused while these stay the same.
-UNSUPERVISED_KEYS = (
-    "latent_dim", "hidden_units", "schedule", "reconstruction", "learning_rate",
-    "adversarial_learning_rate", "final_learning_rate", "beta_1", "batch_size", "epochs",
-    "train_size", "dataset",
-)
+# Settings that only choose which models a run trains (not in the models' stamps).
+SELECTORS = ("priors", "supervised_priors", "semi_supervised_priors")
 # How far a fresh full run may stray from the committed reference (keras_latent.compare):
 # adversarial training wanders from epoch to epoch, so the distances get wide bounds.
 TOLERANCES = {
@@ -227,7 +196,7 @@ def main(argv=None):
     from reproductions import _common
 
     args, settings, started, (x_train, y_train), (x_test, y_test) = _common.begin(
-        NAME, __doc__, argv, SETTINGS, QUICK
+        NAME, __doc__, argv, SETTINGS, QUICK, RECIPES
     )
 
     import keras
@@ -295,7 +264,7 @@ def train_unsupervised(args, settings, i, name, x_train, held_out):
     _, _, initial = evaluate(fresh, *held_out, seed)
     print(f"\n== prior {name}: energy distance at initialisation "
           f"{initial['energy_distance']:.4f}")
-    model = _fit(args, settings, f"aae_{name}", lambda: fresh, epochs, seed, penalty, x_train)
+    model = _fit(args, settings, f"aae_{name}", lambda: fresh, epochs, seed, x_train)
     return model, initial
 
 
@@ -314,7 +283,7 @@ def train_supervised(args, settings, i, name, x_train, y_train):
             settings, name, x_train.shape[1:], seed, num_classes,
             steps=_steps(settings, epochs, x_train),
         ),
-        epochs, seed, 0.0, x_train, y_train,
+        epochs, seed, x_train, y_train,
     )
 
 
@@ -344,8 +313,7 @@ def train_semi_supervised(args, settings, i, name, x_train, y_train):
             settings, name, x_train.shape[1:], seed, num_classes,
             steps=_steps(settings, epochs, x_train), unlabelled_class=True,
         ),
-        epochs, seed, 0.0, batches,
-        extra={k: settings[k] for k in ("label_share", "labelled_batch_size")},
+        epochs, seed, batches,
     )
 
 
@@ -353,21 +321,12 @@ def _steps(settings, epochs, x_train):
     return epochs * math.ceil(len(x_train) / settings["batch_size"])
 
 
-def _fit(
-    args, settings, tag, build, epochs, seed, penalty, x_train, y_train=None, extra=None
-):
+def _fit(args, settings, tag, build, epochs, seed, x_train, y_train=None):
     """`build()`'s model trained for `epochs` on arrays (or a dataset of batches), or
     its finished checkpoint of the same settings (`_common.fit_or_resume`)."""
     from reproductions import _common
 
-    stamp = {"settings": {**{k: settings[k] for k in UNSUPERVISED_KEYS}, "epochs": epochs},
-             "seed": seed}
-    if y_train is not None:
-        stamp["labelled"] = True
-    if penalty:
-        stamp["gradient_penalty"] = penalty
-    if extra:
-        stamp["settings"].update(extra)
+    stamp = _common.stamp(settings, seed, SELECTORS)
     batching = {} if hasattr(x_train, "element_spec") else {"batch_size": settings["batch_size"]}
     return _common.fit_or_resume(
         build,

@@ -1,65 +1,30 @@
 """Article 001's disentangling autoencoder, on MNIST: s holds the digit, z the style.
 
-Article 001 (`shared/seeds/001_b232126671c45e7f.txt`) splits an autoencoder's code
-into s, read by a classifier Clf_s, and z, from which an adversarial classifier Clf_z
-must not be able to read the label; a classifier on images, Clf_x, judges decoded
-swaps (the z of one image with the s of another must read as the other's digit).
+Article 001 (after Mathieu et al. 2016's adversarial classifier on part of a code)
+splits an autoencoder's code into s, read by a classifier Clf_s, and z, from which an
+adversarial classifier Clf_z must not read the label; Clf_x, a classifier on images,
+judges decoded swaps (the z of one image with the s of another must read as the
+other's digit). Enc_s and Enc_z are 784-256-256 ReLU MLPs with codes of 16, the
+decoder on [z, s] a 256-256 MLP; per step one Adam update of (Enc_s, Clf_s, Clf_x),
+three SGD updates of Clf_z and one Adam update of (Enc_z, Dec), each on its own batch
+of 128; 30 epochs (`keras_latent.DisentanglingAutoencoder`).
 
-Model, as in the article: Enc_s and Enc_z are 784-256-256 ReLU MLPs with dropout 0.2
-and a linear code of 16; the decoder on [z, s] 256-256 ReLU with dropout 0.3 and
-sigmoid pixels; Clf_s, Clf_z and Clf_x single softmax layers. Per step: one Adam step
-of (Enc_s, Clf_s, Clf_x) on cross-entropy, three SGD(0.001) steps of Clf_z, one Adam
-step of (Enc_z, Dec) on 10 x reconstruction binary cross-entropy + 10 x
-cross-entropy of Clf_z against the uniform target + 1 x Clf_x's cross-entropy of the
-swap against the other image's label; every update draws its own batch of 128; 30
-epochs of 60000 // 128 steps (`keras_latent.DisentanglingAutoencoder`).
+Figures: `swaps.png` (the article's rows: x, x', reconstructions, swaps of s and of
+z), `swap_grid.png` (one row per style, one column per digit), `tsne.png` (t-SNE maps
+of s and z). metrics.json: Clf_s's test accuracy; linear, MLP and k-NN probes on s and
+on z; the digit classifier's accuracy on swaps and reconstructions; test BCE.
 
-Figures, into the output folder:
-- `swaps.png`: the article's rows for ten random test digits: the originals x, other
-  digits x', reconstructions of x, x with the s of x' (x'’s digit in x's style), and
-  x with the z of x' (x's digit in x'’s style);
-- `swap_grid.png`: one row per style z (the style's source at left), one column per
-  digit s (taken from one test example of each digit);
-- `tsne.png`: t-SNE maps of s and of z of test digits, coloured by digit.
+Departures of the default recipe (`article`) from the article:
+- each step's six batches are disjoint parts of one shuffled pass, not draws with
+  replacement; an epoch keeps the article's 468 steps;
+- the t-SNE maps show 3000 test codes (`tsne_size`), not 10000;
+- labels are integers (one-hot rows also work).
 
-metrics.json: Clf_s's test accuracy; probes (linear, MLP, k-NN; fit on half of the
-test codes, scored on the other half) on s and on z; the digit classifier's accuracy
-on swaps (read as the digit of the image that gave s) and on reconstructions; the
-reconstruction error; steps and wall time.
-
-Departures from the article:
-- The article samples each batch with replacement (`np.random.choice`); here each
-  step's six batches are disjoint parts of one shuffled pass (`training_dataset`),
-  and the data repeat so that an epoch keeps the article's 468 steps.
-- The article's t-SNE maps all 10000 test codes; `tsne_size` (default 3000) keeps
-  the two maps to a minute on a CPU.
-- Labels are integers (one-hot rows also work); the article one-hot encodes them.
-
-The committed run (`figures/disentangled_ae/`, the settings above, 14040 steps, 12
-minutes on 2 CPU cores beside another run): Clf_s 98.4 % on the test set, probes on
-s 97.8-98.4 %, swaps read as the digit of s 97.8 %, reconstructions 98.3 %. The
-linear probe on z reads the digit 29.3 % of the time (k-NN 47.6 %, MLP 61.4 %; chance
-10 %), short of the 20 % aimed at. During training Clf_z is fooled (10-16 %
-accuracy), and a probe fit on z computed with dropout on reads as much (34.4 %
-against 34.0 % in one run), so it is the adversary's lag, not dropout: the encoder
-moves the label out of the directions the current Clf_z weighs, not out of z. Tried,
-one change each from the settings above (one run each, seed 0):
-
-| change | linear probe on z | k-NN | MLP | swap accuracy |
-| --- | --- | --- | --- | --- |
-| none (the article's) | 29.3 % | 47.6 % | 61.4 % | 97.8 % |
-| Clf_z learning rate 0.05 (50x) | 35.0 % | 42.7 % | 65.6 % | 97.9 % |
-| z of 4 dimensions, not 16 | 24.0 % | 21.7 % | 33.4 % | 98.2 % |
-
-The learning-rate row, and an earlier run of the article's settings (34.0 / 47.9 /
-65.2 %), cut each step's batch into contiguous parts instead of strided ones: other
-draws, the same maths, so the spread between runs is several points.
-A smaller z leaves less room to hide the label and keeps the swaps (its test binary
-cross-entropy rises from 0.137 to 0.150); none reaches 20 %. Not tried: an ensemble
-of adversaries or re-initialising Clf_z, the usual next steps.
+Details, results and what was tried: docs/disentangled_ae.md
 
 Usage:
-    python reproductions/disentangled_ae.py [--quick] [--out DIR] [--seed N] [--data-dir DIR]
+    python reproductions/disentangled_ae.py [--out DIR] [--seed N] [--data-dir DIR]
+    python reproductions/disentangled_ae.py --quick
 """
 
 import os
@@ -170,16 +135,13 @@ def main(argv=None):
     from keras_latent import evaluation, plotting
 
     image_shape, num_classes = x_train.shape[1:], int(y_train.max()) + 1
-    keras.utils.set_random_seed(args.seed)
     fresh = build(settings, image_shape, num_classes, args.seed)
     steps_per_epoch = len(x_train) // settings["batch_size"]
     dataset = fresh.training_dataset(x_train, y_train, settings["batch_size"], seed=args.seed)
-    stamp = {"settings": {k: v for k, v in settings.items() if k != "tsne_size"},
-             "seed": args.seed}
     model = _common.fit_or_resume(
         lambda: fresh, dataset,
         dict(epochs=settings["epochs"], steps_per_epoch=steps_per_epoch, verbose=2),
-        _common.checkpoint_dir(args), "disentangling_ae", stamp,
+        _common.checkpoint_dir(args), "disentangling_ae", _common.stamp(settings, args.seed),
     )
 
     s, z = model.encode(x_test)

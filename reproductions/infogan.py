@@ -1,70 +1,37 @@
 """Article 002's InfoGAN on MNIST: a label and two continuous codes the generator obeys.
 
-Article 002 (`shared/seeds/002_b474e03dda5d7bd8.txt`, after Atienza's "Advanced Deep
-Learning with Keras", ch. 6) trains an InfoGAN whose generator reads 62 uniform noise
-values, a one-hot digit and two codes drawn from N(0, 0.5^2), and whose
-discriminator also carries Q: a softmax over the digits and one sigmoid unit per
-code. Model, as in the article (`keras_latent.InfoGAN`): generator Dense(7*7*128),
-then (BatchNorm, ReLU, Conv2DTranspose 5x5) with 128 (stride 2), 64 (stride 2), 32
-and 1 filters, sigmoid; discriminator (LeakyReLU 0.2, Conv2D 5x5) with 32, 64, 128
-(stride 2) and 256 filters, a real/fake output and Q on a Dense(128). Per step one
-RMSprop(2e-4) update of the discriminator on 64 real digits (their labels, random
-codes) and 64 fakes, then one RMSprop(1e-4) update of the generator on 64 fresh
-fakes; loss weights 1 (real/fake), 1 (label), 0.5 (codes). The article trains
-40000 steps of batch 64: the default here.
+Article 002 walks through InfoGAN after Atienza's "Advanced Deep Learning with
+Keras", ch. 6, after Chen et al. 2016, "InfoGAN: Interpretable Representation
+Learning by Information Maximizing Generative Adversarial Nets". The generator reads
+62 uniform noise values, a one-hot digit and two codes drawn from N(0, 0.5^2); the
+discriminator also carries Q, a softmax over the digits and one unit per code
+(`keras_latent.InfoGAN`). Each step is one RMSprop(2e-4) update of the discriminator
+on 64 real digits and 64 fakes, then one RMSprop(1e-4) update of the generator on 64
+fresh fakes; 40000 steps, the article's.
 
-Figures, into the output folder:
-- `grids/`: the article's 4x4 grid of fixed noise, labels and codes every
-  `grid_every` steps, and `training.gif` of them;
-- `label_sweep.png`: one row per fixed noise, one column per digit;
-- `code_1_sweep.png`, `code_2_sweep.png`: one row per fixed noise and digit,
-  the code swept over [-2, 2] across the columns, the other code at 0.
+Figures: `grids/` (the article's 4x4 grid every `grid_every` steps, `training.gif`),
+`label_sweep.png`, `code_1_sweep.png`, `code_2_sweep.png` (a code swept over [-2, 2]).
+metrics.json: label accuracy of generated digits; per code, r with slant and stroke
+width within sweep rows and pooled, and `effect` (the move in test-digit SDs);
+Frechet distance to the test set; Q's label accuracy on test digits.
 
-metrics.json: the digit classifier's accuracy on generated digits against the
-asked label; for each code, the correlation of the code with the measured slant and
-stroke width (`keras_latent.evaluation`) over a sweep, within each row (every
-other input held: the effect of the code) and pooled over rows, and the size of
-the move across the sweep in standard deviations of that measure over real test
-digits (`effect`); the Frechet
-distance of generated digits to the test set, beside that of the training set to
-the test set; Q's label accuracy on the real test digits; steps and wall time.
+Departures of the default recipe (`article`) from the article:
+- a logit with `softplus` losses replaces the sigmoid and cross-entropy (the same loss);
+- RMSprop's `decay` of 6e-8 is dropped (Keras 3 ignores it; 0.24 % over the run);
+- the generator makes the discriminator's fakes with batch statistics, not `predict`;
+- batches are shuffled passes over the training set, not draws with replacement.
 
-Departures from the article:
-- The article's code loss `-c log Q(x)` on sigmoid units is kept (`code_loss:
-  "article"`), though with codes of both signs it is not a log-likelihood: see
-  `keras_latent.InfoGAN`; `code_loss: "gaussian"` is the InfoGAN paper's.
-- A logit with `softplus` losses replaces the sigmoid and binary cross-entropy
-  (the same loss); the RMSprop `decay` of 6e-8 (0.24 % over the run) is dropped.
-- The article makes the discriminator's fakes with `predict` (BatchNorm's moving
-  averages); here the generator uses batch statistics in both updates.
-- Batches are shuffled passes over the training set, not draws with replacement.
+Recipes (`--recipe NAME`):
+- `article` (default): the article's code loss `-c log Q(x)` on sigmoid heads;
+- `gaussian_loss`: the InfoGAN paper's Gaussian code loss;
+- `paper`: the paper's Gaussian loss and codes drawn from U(-1, 1).
 
-The committed run (`--epochs 20`: 10000 steps, 80 minutes on 2 CPU cores): generated
-digits read as the asked label 99.5 %; code 1 sets the slant (r = -0.98 within a
-sweep), code 2 too (r = +0.90, stroke width -0.40): with the article's loss the two
-codes do not split slant and width. The InfoGAN paper's Gaussian loss (`--set
-code_loss=gaussian --epochs 20`, 10000 steps, 90 minutes) brings stroke width in, but
-each code mixes both factors: code 1 slant -0.98 / width +0.94, code 2 +0.97 / +0.96
-(label 99.9 %, Frechet 2.39, Q on test digits 98.9 %). The sweeps show why: code 1
-runs from slanted-thin to upright-bold, code 2 from back-slanted-thin to
-forward-slanted-bold, the two factor axes turned by about 45 degrees. An isotropic
-Gaussian prior on the codes is the same in every rotation, so the objective has no
-reason to align a code with one factor; the InfoGAN paper draws its codes from
-U(-1, 1), whose square is not (`--set code_prior=uniform`). With both of the paper's
-choices (`--set code_loss=gaussian --set code_prior=uniform --epochs 20`, 10000
-steps, 94 minutes of training beside other work, in two legs) the codes split the
-factors (`figures/infogan_uniform/`): code 1 sets the stroke width (5.0 test-digit
-standard deviations across the sweep, r = +0.95 within rows) and moves the slant
-0.8 SD; code 2 sets the slant (5.3 SD, r = -0.98) and moves the width 1.2 SD; label
-99.9 %, Frechet 1.93 (training set 0.74), Q on test digits 99.1 %. (Its
-`metrics.json` comes from a final evaluation-only leg: `wall_time_s` is that leg's;
-the 94 minutes are the sum of the 20 epoch times in the run's log, from before the
-training clock existed.) r alone overstates a side effect: it says how consistently
-a code moves a factor, not how far, hence `effect`.
+Details, results and what was tried: docs/infogan.md
 
 Usage:
-    python reproductions/infogan.py [--quick] [--epochs N] [--out DIR] [--seed N]
-        [--set code_loss=gaussian] [--set code_prior=uniform]
+    python reproductions/infogan.py [--recipe article|gaussian_loss|paper] [--epochs N]
+    python reproductions/infogan.py --quick
+    python reproductions/infogan.py --set KEY=VALUE [--out DIR] [--seed N]
 """
 
 import os
@@ -94,6 +61,12 @@ SETTINGS = {
     "train_size": None,
     "evaluation_size": 10000,
     "sweep_rows": 500,
+}
+RECIPES = {
+    # The InfoGAN paper's code loss (a Gaussian log-likelihood) alone.
+    "gaussian_loss": {"code_loss": "gaussian"},
+    # The InfoGAN paper's code loss and codes drawn from U(-1, 1).
+    "paper": {"code_loss": "gaussian", "code_prior": "uniform"},
 }
 QUICK = {
     "steps_per_epoch": 30, "epochs": 2, "grid_every": 30, "train_size": 3000,
@@ -197,7 +170,7 @@ def main(argv=None):
     from reproductions import _common
 
     args, settings, started, (x_train, y_train), (x_test, y_test) = _common.begin(
-        NAME, __doc__, argv, SETTINGS, QUICK
+        NAME, __doc__, argv, SETTINGS, QUICK, RECIPES
     )
 
     import keras
@@ -206,7 +179,6 @@ def main(argv=None):
     from keras_latent import callbacks, data, evaluation, plotting
 
     image_shape, num_classes = x_train.shape[1:], int(y_train.max()) + 1
-    keras.utils.set_random_seed(args.seed)
     fresh = build(settings, image_shape, num_classes, args.seed)
     batch = settings["batch_size"]
     dataset = data.make_dataset(
@@ -218,14 +190,11 @@ def main(argv=None):
         lambda model: model.generate(*grid_inputs), folder, every=settings["grid_every"],
         ncols=4,
     )
-    stamp = {"settings": {k: v for k, v in settings.items()
-                          if k not in ("evaluation_size", "sweep_rows", "grid_every")},
-             "seed": args.seed}
     model = _common.fit_or_resume(
         lambda: fresh, dataset,
         dict(epochs=settings["epochs"], steps_per_epoch=settings["steps_per_epoch"],
              verbose=2, callbacks=[grids]),
-        _common.checkpoint_dir(args), "infogan", stamp,
+        _common.checkpoint_dir(args), "infogan", _common.stamp(settings, args.seed),
     )
 
     n = settings["evaluation_size"]

@@ -1,73 +1,39 @@
 """Article 003's conditional VAE+GAN on MNIST, beside the conditional VAE it improves on.
 
-Article 003 (`shared/seeds/003_796e90c4a817fbd9.txt`, after Larsen et al. 2016,
-"Autoencoding beyond pixels using a learned similarity metric") adds a discriminator
-to a conditional VAE and replaces the pixel reconstruction error by an error on the
-discriminator's layer l. Networks, as in the article (`keras_latent.VAEGAN`,
-`keras_latent.ConditionalVAE`): a conv encoder with the label joined after the
-convolutions, a conv decoder on `[z, label]` with two up-samplings, a conv
-discriminator on `[image, label maps]` whose 16-filter layer is l; LeakyReLU and
-dropout 0.3 between layers; latent 8 and 2. RMSprop: encoder 1e-3, decoder 3e-4,
-discriminator 1e-3; gamma 1; batch 64. Each iteration follows the article's
-balancing rule (up to 3 discriminator updates while the batch's L_GAN >= 1.0, then
-up to 3 encoder/decoder updates while it is <= 0.4, each on a fresh batch). The CVAE
-trains on binary cross-entropy and the KL (RMSprop 1e-3), batch 64. The article runs
-48000 iterations: the default here (`steps_per_epoch` x `epochs`).
+Article 003 (after Larsen et al. 2016, "Autoencoding beyond pixels using a learned
+similarity metric") adds a discriminator to a conditional VAE and measures the
+reconstruction error on the discriminator's layer l instead of the pixels. Conv
+encoder, decoder and discriminator, all given the label, LeakyReLU and dropout 0.3
+between layers (`keras_latent.VAEGAN`, `keras_latent.ConditionalVAE`); RMSprop 1e-3,
+3e-4 and 1e-3 for encoder, decoder and discriminator, the article's balancing rule of
+their updates, batch 64, 48000 iterations; latent 2 and 8.
 
-Figures, into the output folder:
-- `reconstructions.png`: test digits over their reconstructions by each model
-  (CVAE and VAE+GAN, latent 2 and 8);
-- `manifold_<model>.png`: for latent 2, a 15x15 grid of decodings over
-  `norm.ppf(linspace(0.05, 0.95, 15))` in each coordinate, one panel per label;
-- `grids/manifold_<label>.gif`: that label's VAE+GAN manifold through training;
-- `style_transfer.png`: test 7s (left) encoded and decoded as every digit, per model
-  at latent 8;
-- `codes.png`: the latent-2 codes of one digit's test images, CVAE beside VAE+GAN.
+Figures: `reconstructions.png`, `manifold_<model>.png` (latent 2: a 15x15 grid per
+label), `grids/manifold_<label>.gif`, `style_transfer.png` (test 7s as every digit,
+latent 8), `codes.png`. metrics.json, per model: reconstruction BCE; Frechet distance
+of generated digits to the test set; the digit classifier's accuracy on
+style-transferred, reconstructed and generated digits; for the VAE+GAN, the updates
+per iteration.
 
-metrics.json: per model, the reconstruction binary cross-entropy; the Frechet
-distance of generated digits (prior draws, every label) to the test set, beside the
-training set's; the digit classifier's accuracy on style-transferred digits against
-their target labels and on reconstructions against their own; for the VAE+GAN, the
-mean discriminator and encoder/decoder updates per iteration; steps and wall time.
+Departures of the default recipe (`article`) from the article:
+- the learned similarity: l read without dropout, standardised, squared error (the
+  article's loss collapses the codes within 50 iterations);
+- the discriminator's logit is computed from l (the article's code leaves l off the
+  logit's path, a slip: l is never trained);
+- the optimizers descend per-image sums (per-pixel gradients sit under RMSprop's
+  epsilon floor: the discriminator stays at the class prior);
+- one log-variance clip, [-4, 4], in the draw and the KL (the article's KL clips
+  to [-2, 2], another variance than the one drawn);
+- TF1 sums over the batch become per-image sums averaged over the batch;
+- a fit batch holds the five parts the balancing rule may use; unused parts are skipped;
+- GIFs are written by Pillow, not ffmpeg;
+- under `--distribute` the balancing rule is off (it cannot run across replicas).
 
-Departures from the article:
-- The learned similarity: l is read without dropout, each of its channels is
-  standardised by the real batch's statistics, and the error is squared (Larsen et
-  al.'s Gaussian) instead of the article's cross-entropy of sigmoids. With the
-  article's loss the encoder ignores its input within 50 iterations (KL to the
-  prior 1e-5, every decoding the same stroke; latent 2, 1500 iterations, and a probe
-  of 300 iterations with the article's own wiring of l did the same): l's
-  activations are about 0.1 in size, so a perfect and a wrong reconstruction
-  differ by 0.0004 in L_llike against a KL of about 0.006, and independent dropout
-  masks on x and x~ add more than that. `VAEGAN(similarity="bce",
-  standardize_similarity=False)` is the article's loss, to compare.
-- The discriminator's logit is computed from l, which the article's code leaves off
-  the logit's path (so its discriminator never trains l, and l is a fixed random
-  projection).
-- The optimizers descend per-image sums of the losses (logged per pixel, as the
-  article prints them): at the per-pixel scale of batch means the discriminator's
-  gradients (1e-6) sat under the floor RMSprop's epsilon puts on its denominator,
-  and it stayed at the class prior for a whole run.
-- One log-variance clip, [-4, 4], in the draw and the KL (the article clips to [-4, 4]
-  in the draw and to [-2, 2] in the KL).
-- TF1 sums over the batch become per-image sums averaged over the batch; the
-  balancing rule compares the article's sums with its thresholds.
-- A step's fit batch holds the five parts the rule may use; parts it does not use
-  are skipped, where the article's iterator keeps them for the next iteration.
-- Animations are GIFs written by Pillow (the article uses ffmpeg).
-- Under `--distribute` the balancing rule is off (it cannot run across replicas):
-  one discriminator and one encoder/decoder update a step.
-
-Committed run (`--epochs 2`: 1000 iterations of batch 64 a model, 1 discriminator and
-3 encoder/decoder updates each, as the rule chooses at the article's scale; 35 min for
-the two VAE+GANs on 2 CPU cores, 3 min a CVAE): Frechet distance to the test set
-VAE+GAN 23.8 / 5.1, CVAE 74.5 / 76.6 (latent 2 / 8; training set 0.74); style transfer
-97.4 / 94.6 % (CVAE 99.3 / 92.5 %); VAE+GAN reconstructions read as their label
-98.7 / 99.7 %. Its pixel cross-entropy is higher (0.45 / 0.22 against 0.18 / 0.15): the
-learned similarity does not ask for the exact pixels.
+Details, results and what was tried: docs/vae_gan.md
 
 Usage:
-    python reproductions/vae_gan.py [--quick] [--epochs N] [--out DIR] [--seed N]
+    python reproductions/vae_gan.py [--epochs N] [--out DIR] [--seed N]
+    python reproductions/vae_gan.py --quick
 """
 
 import os
@@ -82,6 +48,9 @@ SETTINGS = {
     "latent_dims": [2, 8],
     "dropout": 0.3,
     "gamma": 1.0,
+    # The article's balancing rule of discriminator and encoder/decoder updates (off
+    # under --distribute: it cannot run across replicas).
+    "balance": True,
     "similarity": "mse",  # the article's is "bce": see the departures
     "standardize_similarity": True,
     "encoder_learning_rate": 1e-3,
@@ -106,7 +75,20 @@ TARGETS = {  # the issue's, for the committed run
     "style_transfer_accuracy": ">= 0.90 for both",
     "vae_gan reconstruction_accuracy": ">= 0.95",
 }
+# Settings that only choose which models a run trains (not in the models' stamps).
+SELECTORS = ("latent_dims",)
 GRID = 15
+
+
+def balance_off_across_replicas(settings):
+    """The balancing rule cannot run under a tf.distribute strategy (`VAEGAN`):
+    `--distribute` turns it off, before the settings are printed and recorded."""
+    import tensorflow as tf
+
+    if tf.distribute.has_strategy() and settings["balance"]:
+        settings["balance"] = False
+        print("--distribute: the balancing rule cannot run across replicas; each step is "
+              "one discriminator and one encoder/decoder update")
 
 
 def build(kind, settings, latent_dim, image_shape, num_classes, seed):
@@ -127,7 +109,7 @@ def build(kind, settings, latent_dim, image_shape, num_classes, seed):
         kl.build_similarity_discriminator(image_shape, num_classes, dropout, seed=seed),
         gamma=settings["gamma"], similarity=settings["similarity"],
         standardize_similarity=settings["standardize_similarity"],
-        balance=settings.get("balance", True), seed=seed,
+        balance=settings["balance"], seed=seed,
     )
     model.compile(
         encoder_optimizer=keras.optimizers.RMSprop(settings["encoder_learning_rate"]),
@@ -171,16 +153,8 @@ def main(argv=None):
     from reproductions import _common
 
     args, settings, started, (x_train, y_train), (x_test, y_test) = _common.begin(
-        NAME, __doc__, argv, SETTINGS, QUICK
+        NAME, __doc__, argv, SETTINGS, QUICK, adjust=balance_off_across_replicas
     )
-    import tensorflow as tf
-
-    # The balancing rule cannot run under a tf.distribute strategy (`VAEGAN`); the
-    # setting goes into the checkpoints' stamp and metrics.json.
-    settings["balance"] = not tf.distribute.has_strategy()
-    if not settings["balance"]:
-        print("--distribute: the balancing rule cannot run across replicas; each step is "
-              "one discriminator and one encoder/decoder update")
 
     import keras
     import numpy as np
@@ -210,9 +184,7 @@ def main(argv=None):
                 lambda model: manifold(model, label), grids, every=settings["grid_every"],
                 ncols=GRID, prefix=f"manifold_{label}",
             )] if animated else []
-            stamp = {"settings": {k: v for k, v in settings.items()
-                                  if k not in ("evaluation_size", "grid_every")},
-                     "seed": args.seed, "latent_dim": latent_dim}
+            stamp = _common.stamp(settings, args.seed, SELECTORS, latent_dim=latent_dim)
             model = _common.fit_or_resume(
                 lambda fresh=fresh: fresh, dataset,
                 dict(epochs=settings["epochs"], steps_per_epoch=settings["steps_per_epoch"],

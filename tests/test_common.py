@@ -178,3 +178,29 @@ def test_a_run_reads_its_measures_with_a_classifier_of_its_own_dataset(tmp_path,
     assert "(32, 32, 3)" in _common.CLASSIFIER["skipped"]
     with pytest.raises(ValueError, match="^dataset: name the dataset"):
         evaluation.digit_classifier(data=((xt, yt), (xt, yt)))
+
+
+def test_a_recipe_changes_the_article_s_settings_and_set_changes_the_recipe(capsys):
+    full = {"rate": 1.0, "noise": 0.0, "epochs": 10}
+    recipes = {"tuned": {"noise": 0.3, "rate": 2.0}}
+    argv = ["--recipe", "tuned", "--quick", "--set", "rate=3"]
+    args = _common.parse_args("x", "x", argv, recipes=tuple(recipes))
+    assert args.recipe == "tuned" and args.out.endswith(os.path.join("runs", "x-quick", "tuned"))
+    settings = _common.settings_for(args, full, {"epochs": 1}, recipes)
+    assert settings == {"rate": 3, "noise": 0.3, "epochs": 1, "dataset": "mnist"}
+    default = _common.parse_args("x", "x", [], recipes=tuple(recipes))
+    assert default.recipe == "article"
+    assert default.out.endswith(os.path.join("figures", "x", "article"))
+    assert _common.settings_for(default, full, {}, recipes) == {**full, "dataset": "mnist"}
+    with pytest.raises(SystemExit):
+        _common.parse_args("x", "x", ["--recipe", "bogus"], recipes=tuple(recipes))
+    assert "invalid choice: 'bogus'" in capsys.readouterr().err
+
+
+def test_a_stamp_holds_every_setting_but_the_selectors():
+    settings = {"parts": ["a"], "rate": 1.0, "units": [8]}
+    stamp = _common.stamp(settings, 3, ("parts",), labels=100)
+    assert stamp == {"settings": {"rate": 1.0, "units": [8]}, "seed": 3, "labels": 100}
+    for key, value in (("rate", 2.0), ("units", [16])):
+        assert _common.stamp({**settings, key: value}, 3, ("parts",), labels=100) != stamp
+    assert _common.stamp({**settings, "parts": ["b"]}, 3, ("parts",), labels=100) == stamp

@@ -10,9 +10,9 @@ from matplotlib.figure import Figure
 from keras_latent import compare, plotting
 
 
-def make_run(folder, metrics, tolerances=None, figure_value=0.0, name="demo"):
+def make_run(folder, metrics, tolerances=None, figure_value=0.0, name="demo", recipe="article"):
     os.makedirs(folder, exist_ok=True)
-    record = {"reproduction": name, "quick": False, "metrics": metrics}
+    record = {"reproduction": name, "recipe": recipe, "quick": False, "metrics": metrics}
     if tolerances is not None:
         record["tolerances"] = tolerances
     with open(os.path.join(folder, "metrics.json"), "w") as f:
@@ -24,7 +24,7 @@ def make_run(folder, metrics, tolerances=None, figure_value=0.0, name="demo"):
 
 @pytest.fixture
 def reference(tmp_path):
-    folder = str(tmp_path / "figures" / "demo")
+    folder = str(tmp_path / "figures" / "demo" / "article")
     make_run(
         folder,
         {"mixture": {"energy_distance": 0.10, "test_mse": 0.040}},
@@ -65,8 +65,31 @@ def test_default_reference_and_command_line(tmp_path, reference):
         cwd=str(tmp_path), capture_output=True, text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert os.path.join("figures", "demo") in done.stdout
+    assert os.path.join("figures", "demo", "article") in done.stdout
     assert compare.main([str(tmp_path / "nothing"), reference]) == 2
+
+
+def test_the_run_s_own_recipe_is_its_reference_and_another_recipe_is_refused(
+    tmp_path, reference, capsys
+):
+    other = str(tmp_path / "figures" / "demo" / "tuned")
+    make_run(other, {"mixture": {"energy_distance": 0.5, "test_mse": 0.5}}, recipe="tuned")
+    run = str(tmp_path / "run")
+    make_run(run, {"mixture": {"energy_distance": 0.5, "test_mse": 0.5}}, recipe="tuned")
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_latent.compare", run],
+        cwd=str(tmp_path), capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert os.path.join("figures", "demo", "tuned") in done.stdout
+    # The same metrics against the article recipe's reference: refused, not compared.
+    assert compare.main([run, reference]) == 3
+    message = capsys.readouterr().err
+    assert "'tuned' recipe" in message and "'article' recipe" in message
+    assert "--recipe article" in message
+    make_run(run, {"mixture": {"energy_distance": 0.10, "test_mse": 0.040}}, name="other")
+    assert compare.main([run, reference]) == 3  # another script
+    assert "'other' script" in capsys.readouterr().err
 
 
 def test_tolerance_lookup():

@@ -67,6 +67,22 @@ def test_aae_priors_quick(tmp_path):
     # Reusing finished models: tests/test_common.py (kept out of here for time).
 
 
+def test_aae_priors_tuned_quick(tmp_path):
+    from reproductions import aae_priors
+
+    # The one model the recipe changes most: the mixture's, with its R1 penalty.
+    chosen = {"priors": ["mixture"], "supervised_priors": [], "semi_supervised_priors": []}
+    aae_priors.main([
+        "--quick", "--recipe", "tuned", "--out", str(tmp_path),
+        *(f"--set={key}={json.dumps(value)}" for key, value in chosen.items()),
+    ])
+    record = read_metrics(tmp_path)
+    assert record["recipe"] == "tuned"
+    assert record["settings"]["gradient_penalty"] == {"swiss_roll": 1.0, "mixture": 1.0}
+    assert list(record["models"]) == ["aae_mixture"]
+    assert record["metrics"]["unsupervised"]["mixture"]["energy_distance"] >= 0
+
+
 @pytest.mark.mnist
 def test_aae_guide_quick(tmp_path):
     from reproductions import aae_guide
@@ -78,7 +94,10 @@ def test_aae_guide_quick(tmp_path):
         "unsupervised_latent.png", "unsupervised_manifold.png", "supervised_styles.png",
         "semi_supervised_error.png", "semi_supervised_curve.png", "metrics.json",
     } <= names
-    metrics = read_metrics(tmp_path)["metrics"]
+    record = read_metrics(tmp_path)
+    assert record["recipe"] == "article"
+    assert record["settings"]["schedule_supervised"] == "joint"  # article 000's update
+    metrics = record["metrics"]
     assert set(metrics) == {"unsupervised", "supervised", "semi_supervised"}
     for count in ("100", "1000"):
         row = metrics["semi_supervised"][count]
@@ -87,6 +106,25 @@ def test_aae_guide_quick(tmp_path):
         # One point an epoch; the last is the finished model's error.
         (steps, error), = row["test_error_curve"]
         assert steps == row["steps"] and error == pytest.approx(row["aae_test_error"])
+
+
+@pytest.mark.mnist
+def test_aae_guide_tuned_quick(tmp_path):
+    from reproductions import aae_guide
+
+    # The parts the recipe changes, one label count, for the suite's time.
+    aae_guide.main([
+        "--quick", "--recipe", "tuned", "--out", str(tmp_path),
+        '--set=parts=["supervised", "semi_supervised"]', "--set=label_counts=[100]",
+    ])
+    record = read_metrics(tmp_path)
+    assert record["recipe"] == "tuned"
+    expected = {**aae_guide.SETTINGS, **aae_guide.RECIPES["tuned"], **aae_guide.QUICK}
+    for key in aae_guide.RECIPES["tuned"]:
+        assert record["settings"][key] == expected[key]
+    assert set(record["metrics"]) == {"supervised", "semi_supervised"}
+    assert 0 <= record["metrics"]["supervised"]["z_probe_accuracy"]["linear"] <= 1
+    assert 0 <= record["metrics"]["semi_supervised"]["100"]["aae_test_error"] <= 100
 
 
 @pytest.mark.parametrize("parts", ['["semi_supervised", "bogus"]', "[]", "semi_supervised"])
@@ -99,10 +137,15 @@ def test_aae_guide_refuses_unknown_parts(tmp_path, parts):
 
 
 @pytest.mark.mnist
-def test_disentangled_ae_quick(tmp_path):
+def test_disentangled_ae_quick(tmp_path, capsys):
     from reproductions import disentangled_ae
 
     paths = disentangled_ae.main(["--quick", "--out", str(tmp_path)])
+    # The settings printed at the start are those metrics.json records.
+    out = capsys.readouterr().out
+    banner = "QUICK smoke run of the 'article' recipe, seed 0\n"
+    printed = out[out.index(banner) + len(banner):out.index("\nwriting to")]
+    assert json.loads(printed) == read_metrics(tmp_path)["settings"]
     assert not os.path.exists(tmp_path / "checkpoints")
     names = {os.path.basename(p) for p in paths}
     assert names == {"swaps.png", "swap_grid.png", "tsne.png", "metrics.json"}
@@ -139,6 +182,7 @@ def test_infogan_correlations_and_a_measure_that_never_moves():
 def test_infogan_quick(tmp_path):
     from reproductions import infogan
 
+    recipe = "article"
     paths = infogan.main(["--quick", "--out", str(tmp_path)])
     assert not os.path.exists(tmp_path / "checkpoints")
     names = {os.path.basename(p) for p in paths}
@@ -149,6 +193,11 @@ def test_infogan_quick(tmp_path):
     for path in paths:
         assert os.path.getsize(path) > 500
     record = read_metrics(tmp_path)
+    assert record["recipe"] == recipe
+    assert record["settings"] == {
+        **infogan.SETTINGS, **infogan.RECIPES.get(recipe, {}), **infogan.QUICK,
+        "dataset": record["settings"]["dataset"],
+    }
     metrics = record["metrics"]
     assert metrics["steps"] == 60 and metrics["batch_size"] == 64
     for code in ("code_1", "code_2"):
@@ -159,6 +208,31 @@ def test_infogan_quick(tmp_path):
     assert 0 <= metrics["q_test_accuracy"] <= 1
     accuracy = metrics["label_accuracy"]
     assert accuracy is None or 0 <= accuracy <= 1
+
+
+# A few steps of the other recipes: what they change is the code loss and prior,
+# whose maths tests/models/test_info_gan.py checks.
+TINY_INFOGAN = {"steps_per_epoch": 5, "epochs": 1, "grid_every": 5, "sweep_rows": 10,
+                "evaluation_size": 100}
+
+
+@pytest.mark.parametrize("recipe", ["gaussian_loss", "paper"])
+def test_infogan_recipes_quick(tmp_path, recipe):
+    from reproductions import infogan
+
+    infogan.main([
+        "--quick", "--recipe", recipe, "--out", str(tmp_path),
+        *(f"--set={key}={value}" for key, value in TINY_INFOGAN.items()),
+    ])
+    record = read_metrics(tmp_path)
+    assert record["recipe"] == recipe
+    assert record["settings"] == {
+        **infogan.SETTINGS, **infogan.RECIPES[recipe], **infogan.QUICK, **TINY_INFOGAN,
+        "dataset": record["settings"]["dataset"],
+    }
+    assert record["metrics"]["steps"] == 5
+    for code in ("code_1", "code_2"):
+        assert set(record["metrics"]["codes"][code]) >= {"slant", "stroke_width"}
 
 
 class Killed(Exception):
@@ -243,3 +317,55 @@ def test_no_measure_comes_from_a_classifier_of_another_dataset(tmp_path, monkeyp
     assert record["classifier"]["dataset"].startswith("npz-")
     assert "--quick trains no classifier" in record["classifier"]["skipped"]
     assert not os.path.exists(record["classifier"]["file"])
+
+
+class Stamped(Exception):
+    """Raised by a stand-in `fit_or_resume` once it has the stamp it was given."""
+
+
+@pytest.mark.parametrize(
+    "script, argv",
+    [
+        ("aae_guide", ['--set=parts=["unsupervised"]']),
+        ("aae_guide", ['--set=parts=["supervised"]']),
+        ("aae_guide", ['--set=parts=["semi_supervised"]', "--recipe", "tuned"]),
+        ("aae_priors", []),
+        ("disentangled_ae", []),
+        ("infogan", ["--recipe", "paper"]),
+        ("vae_gan", []),
+    ],
+)
+def test_every_setting_is_in_the_stamp_of_the_model_it_may_build(
+    tmp_path, monkeypatch, script, argv
+):
+    """A finished model is reused only under an equal stamp (tests/test_common.py), so
+    a setting in the stamp cannot be changed without training the model afresh."""
+    import importlib
+
+    from reproductions import _common
+
+    module = importlib.import_module(f"reproductions.{script}")
+    seen = {}
+
+    def record_stamp(build, x, fit_kwargs, checkpoint_dir, tag, stamp, **kwargs):
+        seen.update(tag=tag, stamp=stamp)
+        raise Stamped
+
+    monkeypatch.setattr(_common, "fit_or_resume", record_stamp)
+    monkeypatch.setattr(_common, "settings_for", _recording(_common.settings_for, seen))
+    with pytest.raises(Stamped):
+        module.main(["--quick", "--out", str(tmp_path), *argv])
+    selectors = getattr(module, "SELECTORS", ())
+    settings = seen["settings"]
+    assert set(settings) >= set(module.SETTINGS)  # a setting no script forgets
+    assert seen["stamp"]["settings"] == {
+        key: value for key, value in settings.items() if key not in selectors
+    }
+
+
+def _recording(settings_for, seen):
+    def recorded(*args, **kwargs):
+        seen["settings"] = settings = settings_for(*args, **kwargs)
+        return settings
+
+    return recorded
