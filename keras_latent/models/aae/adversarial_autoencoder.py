@@ -156,7 +156,8 @@ class AdversarialAutoencoder(AutoencoderMethods, MultiOptimizerModel):
 
     Reference:
         Makhzani et al., "Adversarial Autoencoders", 2015
-        (arXiv:1511.05644); articles 000 and 004 in `shared/seeds/`.
+        (arXiv:1511.05644), as followed by articles 000 and 004 (`docs/aae_guide.md`,
+        `docs/aae_priors.md`).
     """
 
     def __init__(

@@ -62,7 +62,7 @@ class VAEGAN(ConditionalVAE):
     it barely moved (it sat at the class prior, 1 in 4 real, for 1000 iterations).
     The article's TF1 sums over the batch are large enough for its optimizer.
 
-    Departures from the article, each measured (`DEVELOPERS.md`, "Article 003"):
+    Departures from the article, each measured (`docs/vae_gan.md`):
     at the article's settings the encoder ignores its input within 50 iterations
     (KL to the prior about 1e-5, every decoding the same digit), because l's
     activations are small (standard deviation about 0.1, and they stay small:
