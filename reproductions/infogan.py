@@ -69,7 +69,7 @@ RECIPES = {
     "paper": {"code_loss": "gaussian", "code_prior": "uniform"},
 }
 QUICK = {
-    "steps_per_epoch": 30, "epochs": 2, "grid_every": 30, "train_size": 3000,
+    "steps_per_epoch": 10, "epochs": 2, "grid_every": 10, "train_size": 3000,
     "evaluation_size": 500, "sweep_rows": 50,
 }
 TOLERANCES = {
