@@ -129,6 +129,14 @@ def default_reference(run_dir, run):
     return folder
 
 
+def settings_differences(run, reference):
+    """`(key, run's value, reference's value)` for each setting the two records
+    both hold and set differently (a --quick run's sizes, a run's length)."""
+    ours, theirs = run.get("settings") or {}, reference.get("settings") or {}
+    return [(k, ours[k], theirs[k]) for k in sorted(set(ours) & set(theirs))
+            if ours[k] != theirs[k]]
+
+
 def refusal(run, reference):
     """Why a run cannot be compared with a reference, or None: another script or
     another recipe."""
@@ -180,6 +188,11 @@ def main(argv=None):
             f"note: the run trained on {datasets[0]!r}, the reference on {datasets[1]!r}; "
             "their metrics are not comparable.\n"
         )
+    differing = settings_differences(run, reference)
+    if differing:
+        print("note: settings that differ (run / reference): " + "; ".join(
+            f"{key} {ours!r} / {theirs!r}" for key, ours, theirs in differing
+        ) + "\n")
     rows = compare_metrics(run, reference)
     print(format_table(rows))
 

@@ -24,6 +24,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DISTRIBUTE = ("none", "mirrored", "multiworker")
 
+# The run's --precision and --distribute, set by `start`: in metrics.json, and the
+# precision in every model's stamp.
+RUN = {}
+
 # What each model of this run cost to train, summed over every leg of a resumed run:
 # `{tag: {"steps", "train_time_s"}}`, filled by `fit_or_resume`, read by
 # `write_metrics`, emptied by `start`.
@@ -71,7 +75,10 @@ def parse_args(name, doc, argv=None, add_arguments=None, recipes=()):
         default=None,
         help="mnist, fashion_mnist, digits or a path to an .npz (default mnist)",
     )
-    parser.add_argument("--epochs", type=int, default=None, help="override the epochs")
+    parser.add_argument(
+        "--epochs", type=int, default=None,
+        help="the 'epochs' setting (scripts of several parts: --set epochs_<part>=N)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -123,6 +130,11 @@ def settings_for(args, full, quick, recipes=None):
         settings.update(quick)
     settings["dataset"] = args.dataset
     if args.epochs is not None:
+        if "epochs" not in full:
+            raise ValueError(
+                "--epochs: this script has no 'epochs' setting; set its parts' lengths "
+                f"with --set, one of {sorted(k for k in full if 'epochs' in k)}."
+            )
         settings["epochs"] = args.epochs
     for pair in getattr(args, "set", None) or ():
         key, sep, text = pair.partition("=")
@@ -146,9 +158,13 @@ def start(name, args, settings):
 
     if not getattr(args, "configured", False):
         configure(args)
-    keras.utils.set_random_seed(args.seed)  # the run's one seeding
+    # The run's seed. Scripts of several models seed each model again with its own
+    # seed before building it, so that one part run alone trains the same model.
+    keras.utils.set_random_seed(args.seed)
     TRAINED.clear()
     CLASSIFIER.clear()
+    RUN.clear()
+    RUN.update(precision=args.precision, distribute=args.distribute)
     # Across machines the chief writes --out; every other worker writes a scratch
     # copy (its saves must run too) and reads the chief's checkpoints.
     args.shared_out = args.out
@@ -196,11 +212,16 @@ def stamp(settings, seed, selectors=(), **extra):
     `fit_or_resume` reuses a finished model only under an equal stamp, so changing
     any other setting trains the model afresh, whether or not the model reads it.
     """
-    return {
+    record = {
         "settings": {k: v for k, v in settings.items() if k not in selectors},
         "seed": seed,
         **extra,
     }
+    # Mixed precision changes the maths; float32 (the default) adds nothing, so the
+    # stamps of float32 runs stay as they were.
+    if RUN.get("precision", "float32") != "float32":
+        record["precision"] = RUN["precision"]
+    return record
 
 
 def configure(args):
@@ -462,6 +483,8 @@ def write_metrics(out, name, metrics, settings, args, started, tolerances=None):
         "reproduction": name,
         "recipe": getattr(args, "recipe", DEFAULT_RECIPE),
         "quick": bool(args.quick),
+        "precision": args.precision,
+        "distribute": args.distribute,
         "seed": args.seed,
         "metrics": metrics,
         "tolerances": tolerances or {},

@@ -17,8 +17,7 @@ on z; the digit classifier's accuracy on swaps and reconstructions; test BCE.
 Departures of the default recipe (`article`) from the article:
 - each step's six batches are disjoint parts of one shuffled pass, not draws with
   replacement; an epoch keeps the article's 468 steps;
-- the t-SNE maps show 3000 test codes (`tsne_size`), not 10000;
-- labels are integers (one-hot rows also work).
+- the t-SNE maps show 3000 test codes (`tsne_size`), not 10000 (a minute on a CPU).
 
 Details, results and what was tried: docs/disentangled_ae.md
 

@@ -204,3 +204,18 @@ def test_a_stamp_holds_every_setting_but_the_selectors():
     for key, value in (("rate", 2.0), ("units", [16])):
         assert _common.stamp({**settings, key: value}, 3, ("parts",), labels=100) != stamp
     assert _common.stamp({**settings, "parts": ["b"]}, 3, ("parts",), labels=100) == stamp
+
+
+def test_epochs_is_refused_where_a_script_has_no_epochs_setting():
+    args = _common.parse_args("x", "x", ["--epochs", "3"])
+    with pytest.raises(ValueError, match=r"^--epochs: .*\['epochs_a', 'epochs_b'\]"):
+        _common.settings_for(args, {"epochs_a": 1, "epochs_b": 2}, {})
+    assert _common.settings_for(args, {"epochs": 1}, {})["epochs"] == 3
+
+
+def test_mixed_precision_is_in_the_stamp_float32_adds_nothing(monkeypatch):
+    monkeypatch.setattr(_common, "RUN", {"precision": "float32"})
+    plain = _common.stamp({"rate": 1.0}, 0)
+    assert plain == {"settings": {"rate": 1.0}, "seed": 0}
+    monkeypatch.setattr(_common, "RUN", {"precision": "mixed"})
+    assert _common.stamp({"rate": 1.0}, 0) == {**plain, "precision": "mixed"}

@@ -111,4 +111,6 @@ def test_runs_on_different_datasets_are_not_comparable(tmp_path, reference, caps
         with open(path, "w") as f:
             json.dump(record, f)
     assert compare.main([run, reference]) == 1  # every metric matches, the data does not
-    assert "'digits'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "'digits'" in out
+    assert "settings that differ (run / reference): dataset 'digits' / 'mnist'" in out
