@@ -1,6 +1,6 @@
 """Article 000's adversarial autoencoder guide, on MNIST: three AAEs.
 
-Reproduces an adversarial autoencoder guide (article 000), after Makhzani et al.,
+Reproduces "Adversarial Autoencoder", a guide in Chinese (article 000), after Makhzani et al.,
 "Adversarial Autoencoders" (2015, arXiv:1511.05644): an unsupervised AAE with a 2-D
 code and an N(0, I) prior; a supervised AAE whose decoder also reads the one-hot
 label (15-D code, prior N(0, 5^2 I)), so the code keeps the style; and a

@@ -1,6 +1,6 @@
 """Adversarial autoencoders with four priors on MNIST (article 004).
 
-Reproduces a blog post on adversarial autoencoders (article 004, 2016), a walk
+Reproduces "Adversarial Autoencoders", a blog post in Chinese (article 004, 2016), a walk
 through Makhzani et al., "Adversarial Autoencoders" (2015, arXiv:1511.05644), with a
 2-D code. Part 1: one AAE per prior (Gaussian, mixture of 10 Gaussians, swiss roll,
 uniform), q(z) of the test set beside p(z) (paper fig. 2). Part 2: the one-hot label

@@ -1,6 +1,7 @@
 """Article 001's disentangling autoencoder, on MNIST: s holds the digit, z the style.
 
-Article 001 (after Mathieu et al. 2016's adversarial classifier on part of a code)
+Article 001, notes in Chinese (after Mathieu et al. 2016, "Disentangling factors of
+variation in deep representations using adversarial training"),
 splits an autoencoder's code into s, read by a classifier Clf_s, and z, from which an
 adversarial classifier Clf_z must not read the label; Clf_x, a classifier on images,
 judges decoded swaps (the z of one image with the s of another must read as the

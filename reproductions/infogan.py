@@ -1,6 +1,7 @@
 """Article 002's InfoGAN on MNIST: a label and two continuous codes the generator obeys.
 
-Article 002 walks through InfoGAN after Atienza's "Advanced Deep Learning with
+Article 002, "InfoGAN explained and implemented in TensorFlow 2.x" (in Chinese), walks
+through InfoGAN after Atienza's "Advanced Deep Learning with
 Keras", ch. 6, after Chen et al. 2016, "InfoGAN: Interpretable Representation
 Learning by Information Maximizing Generative Adversarial Nets". The generator reads
 62 uniform noise values, a one-hot digit and two codes drawn from N(0, 0.5^2); the

@@ -1,6 +1,7 @@
 """Article 003's conditional VAE+GAN on MNIST, beside the conditional VAE it improves on.
 
-Article 003 (after Larsen et al. 2016, "Autoencoding beyond pixels using a learned
+Article 003, "Part 6: VAE + GAN" of a series on autoencoders in Russian (after Larsen
+et al. 2016, "Autoencoding beyond pixels using a learned
 similarity metric") adds a discriminator to a conditional VAE and measures the
 reconstruction error on the discriminator's layer l instead of the pixels. Conv
 encoder, decoder and discriminator, all given the label, LeakyReLU and dropout 0.3
