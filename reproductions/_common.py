@@ -150,14 +150,20 @@ def settings_for(args, full, quick, recipes=None):
 
 
 def start(name, args, settings):
-    """Sets up distribution and precision, seeds every generator, prints the
-    recipe and settings and returns the start time."""
+    """`prepare(args)`, then `announce(name, args, settings)`: for a run whose
+    settings are final before its data is loaded. Returns the start time."""
+    prepare(args)
+    return announce(name, args, settings)
+
+
+def prepare(args):
+    """Sets up distribution and precision (before any other TensorFlow work,
+    loading included), seeds every generator and makes the output folder."""
     import keras
 
-    from keras_latent import distribute
+    from keras_latent import checkpoints, distribute
 
-    if not getattr(args, "configured", False):
-        configure(args)
+    configure(args)
     # The run's seed. Scripts of several models seed each model again with its own
     # seed before building it, so that one part run alone trains the same model.
     keras.utils.set_random_seed(args.seed)
@@ -173,9 +179,11 @@ def start(name, args, settings):
         print(f"not the chief: the chief writes {args.shared_out}; this worker {args.out}")
     os.makedirs(args.out, exist_ok=True)
     # A metrics.json a kill left half written (`checkpoints.write_json`) goes first.
-    from keras_latent import checkpoints
-
     checkpoints.remove_partial_files(args.out)
+
+
+def announce(name, args, settings):
+    """Prints the recipe and the final settings; returns the start time."""
     recipe = getattr(args, "recipe", DEFAULT_RECIPE)
     print(f"{name}: {'QUICK smoke run' if args.quick else 'full run'} of the "
           f"{recipe!r} recipe, seed {args.seed}")
@@ -195,12 +203,11 @@ def begin(name, doc, argv, full, quick, recipes=None, adjust=None):
     """
     args = parse_args(name, doc, argv, recipes=tuple(recipes or ()))
     settings = settings_for(args, full, quick, recipes)
-    configure(args)  # before any other TensorFlow work, loading included
-    args.configured = True
+    prepare(args)
     train, test = load_data(args, settings)
     if adjust is not None:
         adjust(settings)
-    started = start(name, args, settings)
+    started = announce(name, args, settings)
     return args, settings, started, train, test
 
 
