@@ -26,6 +26,11 @@ from keras_latent.models.aae import (
     build_encoder,
 )
 
+from keras_latent.models.cvae_gan import (
+    CVAEGAN,
+    build_feature_classifier,
+    build_feature_discriminator,
+)
 from keras_latent.models.disentangling_ae import (
     DisentanglingAutoencoder,
     build_code_encoder,

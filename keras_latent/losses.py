@@ -343,3 +343,111 @@ def _channel_moments(features):
     mean = distribute.global_sum(ops.sum(flat, axis=0)) / count
     square = distribute.global_sum(ops.sum(ops.square(flat), axis=0)) / count
     return mean, ops.sqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-6)
+
+
+def _global_feature_sums(features, weights):
+    """`(sum over the global batch of weights[i, k] * features[i], counts of k)`."""
+    features = ops.reshape(ops.cast(features, "float32"), (ops.shape(features)[0], -1))
+    weights = ops.cast(weights, "float32")
+    sums = distribute.global_sum(ops.matmul(ops.transpose(weights), features))
+    return sums, distribute.global_sum(ops.sum(weights, axis=0))
+
+
+def pairwise_matching_loss(pairs):
+    """Per-example `1/2 sum ||a - b||^2` over `pairs` of `(batch, ...)` tensors: the
+    CVAE-GAN's `L_G` with the pairs (x, x_f), (f_D(x), f_D(x_f)), (f_C(x), f_C(x_f)).
+
+    Example:
+
+    >>> import numpy as np
+    >>> a = np.array([[1.0, 2.0]], "float32")
+    >>> float(pairwise_matching_loss([(a, a + 1.0), (a, a)])[0])
+    1.0
+    """
+    total = 0.0
+    for a, b in pairs:
+        difference = ops.cast(a, "float32") - ops.cast(b, "float32")
+        total += ops.sum(ops.reshape(ops.square(difference), (ops.shape(a)[0], -1)), axis=1)
+    return 0.5 * total
+
+
+def mean_matching_loss(real_features, fake_features):
+    """`1/2 ||mean f(x) - mean f(x_p)||^2` over the global batch, the CVAE-GAN's
+    `L_GD`, as a per-example value (every example carries the batch's loss, so
+    its global mean is that loss, and under a strategy the gradient reaches
+    every replica's fakes through the summed means).
+
+    Example:
+
+    >>> import numpy as np
+    >>> real = np.array([[0.0], [2.0]], "float32")
+    >>> [float(v) for v in mean_matching_loss(real, real + 3.0)]
+    [4.5, 4.5]
+    """
+    n = ops.shape(real_features)[0]
+    ones = ops.ones((n, 1), "float32")
+    real, count = _global_feature_sums(real_features, ones)
+    fake, _ = _global_feature_sums(fake_features, ones)
+    loss = 0.5 * ops.sum(ops.square((real - fake) / count))
+    return ops.ones((n,), "float32") * loss
+
+
+def class_centres(centres, seen, features, targets, decay):
+    """Moving averages of each class's mean features, and their estimates.
+
+    A class present in the global batch moves its centre toward the batch's
+    mean of its features, `centre <- decay centre + (1 - decay) mean`; `seen`,
+    the centre's total weight, moves as `seen <- decay seen + (1 - decay)`; an
+    absent class keeps both. The estimate `centre / seen` removes the start's
+    pull toward zero (as Adam's bias correction does).
+
+    Args:
+        centres: `(classes, features)`, the running sums.
+        seen: `(classes,)`, their weights.
+        features: `(batch, ...)` features of real images (held constant).
+        targets: one-hot labels `(batch, classes)`.
+        decay: float in [0, 1).
+
+    Returns:
+        `(centres, seen, estimates)`, the first two to store.
+
+    Example:
+
+    >>> import numpy as np
+    >>> centres, seen = np.zeros((2, 1), "float32"), np.zeros((2,), "float32")
+    >>> features = np.array([[2.0], [4.0]], "float32")
+    >>> _, _, estimates = class_centres(centres, seen, features, np.eye(2)[[0, 0]], 0.9)
+    >>> [float(v) for v in estimates[:, 0]]
+    [3.0, 0.0]
+    """
+    sums, counts = _global_feature_sums(ops.stop_gradient(features), targets)
+    present = counts > 0
+    means = sums / ops.maximum(counts, 1.0)[:, None]
+    centres = ops.where(present[:, None], decay * centres + (1.0 - decay) * means, centres)
+    seen = ops.where(present, decay * seen + (1.0 - decay), seen)
+    return centres, seen, centres / ops.maximum(seen, _EPS)[:, None]
+
+
+def class_mean_matching_loss(centres, fake_features, targets):
+    """`1/2 sum_c ||centre_c - mean_c f_C(x_p)||^2` over the classes present in
+    the global batch, the CVAE-GAN's `L_GC`, as a per-example value (see
+    `mean_matching_loss`).
+
+    Args:
+        centres: `(classes, features)`, the real images' class centres (constant).
+        fake_features: `(batch, ...)` features of generated images.
+        targets: one-hot classes the fakes were asked for, `(batch, classes)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> centres = np.array([[1.0], [5.0]], "float32")
+    >>> fake = np.array([[0.0], [2.0]], "float32")
+    >>> [float(v) for v in class_mean_matching_loss(centres, fake, np.eye(2)[[0, 0]])]
+    [0.0, 0.0]
+    """
+    sums, counts = _global_feature_sums(fake_features, targets)
+    present = ops.cast(counts > 0, "float32")[:, None]
+    means = sums / ops.maximum(counts, 1.0)[:, None]
+    loss = 0.5 * ops.sum(present * ops.square(ops.cast(centres, "float32") - means))
+    return ops.ones((ops.shape(fake_features)[0],), "float32") * loss

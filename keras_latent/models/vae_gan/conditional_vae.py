@@ -110,12 +110,15 @@ class ConditionalVAE(MultiOptimizerModel):
     def default_optimizer(self, role):
         return keras.optimizers.RMSprop(1e-3)
 
-    def prior_loss(self, z_mean, z_log_var):
-        """Per-example KL to N(0, I) over the pixel count, the log-variance clipped."""
+    def kl(self, z_mean, z_log_var):
+        """Per-example KL to N(0, I), the log-variance clipped as the draw clips it."""
         if self.log_var_limit is not None:
             z_log_var = ops.clip(z_log_var, -self.log_var_limit, self.log_var_limit)
-        pixels = float(np.prod(self.image_shape))
-        return losses.gaussian_kl(z_mean, z_log_var) / pixels
+        return losses.gaussian_kl(z_mean, z_log_var)
+
+    def prior_loss(self, z_mean, z_log_var):
+        """Per-example KL to N(0, I) over the pixel count (article 003's scale)."""
+        return self.kl(z_mean, z_log_var) / float(np.prod(self.image_shape))
 
     def vae_loss(self, x, targets, training=True):
         """Encoder and decoder: reconstruction plus `kl_weight` times the KL term."""
