@@ -263,6 +263,31 @@ def vae_gan(options):
     return model, (_images(6400), np.arange(6400) % 10), batch, vae_gan_step_flops
 
 
+def cvae_gan_step_flops(model, batch):
+    """One pass of the encoder, two decodings (x_f, x_p) and three readings by D and C
+    (x, x_f, x_p); then D's and C's weight gradients, the encoder's back through G, D
+    and C on x_f, and the decoder's through D and C on x_f and x_p."""
+    e, g, d, c = model.encoder, model.decoder, model.discriminator, model.classifier
+    passes = forward(e) + 2 * forward(g) + 3 * forward(d) + 3 * forward(c)
+    critics = 3 * (train(d) - forward(d)) + train(c) - forward(c)
+    encoder = train(e) - forward(e) + through(g) - forward(g) \
+        + through(d) - forward(d) + through(c) - forward(c)
+    decoder = 2 * (train(g, True) - forward(g) + through(d) - forward(d) + through(c) - forward(c))
+    return (passes + critics + encoder + decoder) * batch
+
+
+def cvae_gan(options):
+    """Bao et al. 2017 at the reproduction's sizes: article 003's encoder and decoder
+    (latent 8, dropout 0.3), D and C on article 003's discriminator trunk, batch 64."""
+    import numpy as np
+
+    from tests import families
+
+    model = families.cvae_gan(8, dropout=0.3)
+    model.compile(**options)
+    return model, (_images(6400), np.arange(6400) % 10), 64, cvae_gan_step_flops
+
+
 FAMILIES = {
     "aae": aae,
     "supervised_aae": supervised_aae,
@@ -275,6 +300,7 @@ FAMILIES = {
     "disentangling_ae": disentangling_ae,
     "info_gan": info_gan,
     "vae_gan": vae_gan,
+    "cvae_gan": cvae_gan,
 }
 # Each family is timed with these compile options (and mixed precision policies).
 VARIANTS = {
@@ -630,6 +656,94 @@ def article_style_vae_gan(steps, repeats):
     return time_python_loop(step, steps, repeats, discriminator)
 
 
+def plain_loop_cvae_gan(steps, repeats):
+    """The CVAE-GAN as a plain Keras loop: per step four `train_on_batch` calls, one
+    per network (C, D, E, G), each a compiled model whose loss a layer adds and whose
+    other networks are frozen while it is traced; each recomputes the forward pass it
+    needs. The losses are `CVAEGAN`'s with one difference: L_GC compares the
+    generated class means with the real batch's class means, not the moving centres
+    (the arithmetic of a step is the same size)."""
+    import keras
+    import numpy as np
+
+    import keras_latent as kl
+    from tests import families
+
+    batch, classes, latent = 64, 10, 8
+    reference = families.cvae_gan(8, dropout=0.3)
+    encoder, decoder = reference.encoder, reference.decoder
+    discriminator, classifier = reference.discriminator, reference.classifier
+
+    class Losses(keras.layers.Layer):
+        """Adds one network's loss, from the forward pass its model computes."""
+
+        def __init__(self, player, **kwargs):
+            super().__init__(**kwargs)
+            self.player = player
+
+        def call(self, inputs):
+            x, labels, z_mean, z_log_var, logits, d_f, class_logits, c_f, rebuilt = inputs
+            ops = keras.ops
+            real, fake = logits[:batch, 0], logits[batch:, 0]
+            if self.player == "d":
+                loss = ops.mean(ops.softplus(-real) + ops.softplus(fake[:batch])
+                                + ops.softplus(fake[batch:]))
+            elif self.player == "c":
+                loss = ops.mean(kl.losses.cross_entropy(labels, ops.softmax(class_logits[:batch])))
+            else:
+                pairwise = kl.losses.pairwise_matching_loss([
+                    (x, rebuilt), (d_f[:batch], d_f[batch:2 * batch]),
+                    (c_f[:batch], c_f[batch:2 * batch]),
+                ])
+                if self.player == "e":
+                    log_var = ops.clip(z_log_var, -4, 4)
+                    kl_term = kl.losses.gaussian_kl(z_mean, log_var)
+                    loss = ops.mean(3.0 * kl_term + pairwise)
+                else:
+                    mean = kl.losses.mean_matching_loss(d_f[:batch], d_f[2 * batch:])
+                    real_means = ops.matmul(ops.transpose(labels), c_f[:batch])
+                    counts = ops.maximum(ops.sum(labels, 0), 1.0)[:, None]
+                    centres = ops.stop_gradient(real_means / counts)
+                    class_mean = kl.losses.class_mean_matching_loss(centres, c_f[2 * batch:], labels)
+                    loss = ops.mean(pairwise + 1e-3 * mean + 1e-3 * class_mean)
+            self.add_loss(loss)
+            return loss
+
+    images, labels = keras.Input((28, 28, 1)), keras.Input((classes,))
+    prior_z = keras.Input((latent,))
+    z_mean, z_log_var, z = encoder([images, labels])
+    rebuilt, drawn = decoder([z, labels]), decoder([prior_z, labels])
+    every = keras.layers.Concatenate(axis=0)([images, rebuilt, drawn])
+    logits, d_features = discriminator(every)
+    class_logits, c_features = classifier(every)
+    outputs = [images, labels, z_mean, z_log_var, logits, d_features, class_logits,
+               c_features, rebuilt]
+    x = _images(6400)
+    y = np.eye(classes, dtype="float32")[np.arange(6400) % classes]
+    rng = np.random.default_rng(0)
+    networks = {"e": encoder, "g": decoder, "d": discriminator, "c": classifier}
+    models = {}
+    for player in ("c", "d", "e", "g"):
+        model = keras.Model([images, labels, prior_z], Losses(player)(outputs))
+        model.compile(keras.optimizers.Adam(2e-4, beta_1=0.5))
+        frozen = [n for name, n in networks.items() if name != player]
+        for network in frozen:
+            network.trainable = False
+        zp = rng.normal(size=(batch, latent)).astype("float32")
+        model.train_on_batch([x[:batch], y[:batch], zp])  # traced with these flags
+        for network in frozen:
+            network.trainable = True
+        models[player] = model
+
+    def step(i):
+        start = (i * batch) % (6400 - batch)
+        zp = rng.normal(size=(batch, latent)).astype("float32")
+        for player in ("c", "d", "e", "g"):
+            models[player].train_on_batch([x[start:start + batch], y[start:start + batch], zp])
+
+    return time_python_loop(step, steps, repeats, discriminator)
+
+
 # The article loops `fit` is compared with: per family, kind -> (steps, repeats) -> row.
 def _aae_baseline(kind):
     def measure(steps, repeats):
@@ -656,12 +770,18 @@ def _vae_gan_baseline(steps, repeats):
     return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved}
 
 
+def _cvae_gan_baseline(steps, repeats):
+    rate, moved = plain_loop_cvae_gan(steps, repeats)
+    return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved}
+
+
 BASELINES = {
     "aae": {"predict": _aae_baseline("predict"),
             "predict_on_batch": _aae_baseline("predict_on_batch")},
     "disentangling_ae": {"train_on_batch": _disentangling_baseline},
     "info_gan": {"predict": _info_gan_baseline},
     "vae_gan": {"train_on_batch": _vae_gan_baseline},
+    "cvae_gan": {"train_on_batch": _cvae_gan_baseline},
 }
 
 

@@ -149,14 +149,17 @@ def vae_gan(latent_dim=2, num_classes=10, image_shape=IMAGE, dropout=0.0, **opti
     )
 
 
-def cvae_gan(latent_dim=2, num_classes=10, image_shape=IMAGE, classifier=True, **options):
-    """The CVAE-GAN (Bao et al. 2017); `classifier=False`: without C (the ablation)."""
+def cvae_gan(
+    latent_dim=2, num_classes=10, image_shape=IMAGE, dropout=0.0, classifier=True, **options
+):
+    """The CVAE-GAN (Bao et al. 2017); `classifier=False`: without C (the ablation).
+    Dropout in the encoder and decoder, off by default (tests)."""
     import keras_latent as kl
 
     options.setdefault("seed", 0)
     return kl.CVAEGAN(
-        kl.build_conditional_encoder(image_shape, num_classes, latent_dim, 0.0, seed=1),
-        kl.build_conditional_decoder(image_shape, num_classes, latent_dim, 0.0, seed=2),
+        kl.build_conditional_encoder(image_shape, num_classes, latent_dim, dropout, seed=1),
+        kl.build_conditional_decoder(image_shape, num_classes, latent_dim, dropout, seed=2),
         kl.build_feature_discriminator(image_shape),
         kl.build_feature_classifier(image_shape, num_classes) if classifier else None,
         **options,

@@ -106,6 +106,9 @@ VARIANTS = {
     # The balancing rule refuses a strategy (optimizer steps inside tf.cond).
     # Its optimizers descend per-image sums (784 x the per-pixel loss): a smaller rate.
     "vae_gan_unbalanced": variant("vae_gan", _labels(), learning_rate=0.125, balance=False),
+    # Batch-mean feature matching and class centres summed across replicas; losses
+    # are per-image sums over pixels and features.
+    "cvae_gan": variant("cvae_gan", _labels(), learning_rate=0.25),
 }
 
 
@@ -127,7 +130,9 @@ def one_step(make, images, strategy, backup_dir=None, evaluate=False):
         }
         # XLA draws other random numbers than the plain graph: the same on both sides.
         model.compile(jit_compile=False, **optimizers)
-    weights = model.trainable_weights + getattr(model, "teacher_variables", [])
+    # Every weight: the trained ones and the state a step moves beside them
+    # (BatchNorm's moving statistics, a mean teacher, the CVAE-GAN's class centres).
+    weights = model.weights
     before = [keras.ops.convert_to_numpy(w) for w in weights]
     given = [callbacks.BackupAndRestore(backup_dir, delete_on_end=False)] if backup_dir else []
     # `fit` outside the scope, with the progress output, as a user calls it.

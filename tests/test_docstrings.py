@@ -22,6 +22,8 @@ from keras_latent.models.aae import (
     semi_supervised_adversarial_autoencoder,
     supervised_adversarial_autoencoder,
 )
+from keras_latent.models.cvae_gan import builders as cvae_gan_builders
+from keras_latent.models.cvae_gan import cvae_gan
 from keras_latent.models.disentangling_ae import builders as disentangling_builders
 from keras_latent.models.disentangling_ae import disentangling_autoencoder
 from keras_latent.models.info_gan import builders as info_gan_builders
@@ -39,7 +41,7 @@ from keras_latent.models.vae_gan import vae_gan
         adversarial_autoencoder,
         supervised_adversarial_autoencoder, semi_supervised_adversarial_autoencoder,
         disentangling_builders, disentangling_autoencoder, info_gan_builders, info_gan,
-        vae_gan_builders, conditional_vae, vae_gan,
+        vae_gan_builders, conditional_vae, vae_gan, cvae_gan_builders, cvae_gan,
         keras_latent,
     ],
     ids=lambda m: m.__name__,

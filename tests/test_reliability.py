@@ -70,6 +70,7 @@ MODELS = {
     "info_gan": families.info_gan,
     "conditional_vae": families.conditional_vae,
     "vae_gan": families.vae_gan,
+    "cvae_gan": families.cvae_gan,
 }
 FIT = dict(batch_size=8, epochs=1, verbose=0)
 
@@ -157,6 +158,14 @@ BAD_INPUTS = [
     ("vae_gan", "decode", lambda m: m.decode(np.zeros((2, 2)), [0]), "labels"),
     ("vae_gan", "transfer", lambda m: m.transfer(X[:2], Y[:2], [0, 10]), "target_labels"),
     ("vae_gan", "transfer", lambda m: m.transfer(X[:2], Y[:2], [0]), "target_labels"),
+    ("cvae_gan", "fit", lambda m: m.fit(X, **FIT), "y"),
+    ("cvae_gan", "fit", lambda m: m.fit(X, with_labels(10), **FIT), "y"),
+    ("cvae_gan", "fit", lambda m: m.fit(dataset(X, with_labels(-1)), epochs=1, verbose=0), "y"),
+    ("cvae_gan", "fit", lambda m: m.fit(dataset(nan_images(), Y), epochs=1, verbose=0), "x"),
+    ("cvae_gan", "fit", lambda m: m.fit(X[:, :24, :24], Y, **FIT), "x"),
+    ("cvae_gan", "sample", lambda m: m.sample(2, labels=[3, 10]), "labels"),
+    ("cvae_gan", "reconstruct", lambda m: m.reconstruct(X * 255, Y), "x"),
+    ("cvae_gan", "predict", lambda m: m.predict(X, verbose=0), "x"),
     # A fit that would run no step.
     ("aae", "fit", lambda m: m.fit(X, **dict(FIT, epochs=0)), "epochs"),
     ("aae", "fit", lambda m: m.fit(X, **dict(FIT, initial_epoch=1)), "initial_epoch"),
@@ -349,8 +358,10 @@ def state_of(model):
         (lambda: families.aae(variational=True), None),
         # Dropout in three networks: their masks must follow on from the cut.
         (lambda: families.disentangling_ae(clf_z_steps=1), "all"),
+        # Four optimizers and the class centres, a state beside the weights.
+        (families.cvae_gan, "all"),
     ],
-    ids=["semi_supervised_aae", "variational_aae", "disentangling_ae"],
+    ids=["semi_supervised_aae", "variational_aae", "disentangling_ae", "cvae_gan"],
 )
 def test_kill_and_resume_equals_an_uninterrupted_run(tmp_path, make, labels):
     x, y = np.tile(X, (2, 1, 1, 1)), np.tile(Y, 2)

@@ -292,6 +292,45 @@ def test_vae_gan_quick_killed_resumed_and_reloaded(tmp_path, monkeypatch, capsys
         assert loaded["vae_gan_2"][key] == resumed["vae_gan_2"][key]
 
 
+@pytest.mark.mnist
+def test_cvae_gan_quick(tmp_path, capsys):
+    from reproductions import cvae_gan
+
+    paths = cvae_gan.main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    banner = "QUICK smoke run of the 'article' recipe, seed 0\n"
+    printed = out[out.index(banner) + len(banner):out.index("\nwriting to")]
+    record = read_metrics(tmp_path)
+    assert json.loads(printed) == record["settings"]
+    assert not os.path.exists(tmp_path / "checkpoints")
+    names = {os.path.basename(p) for p in paths}
+    kinds = cvae_gan.SETTINGS["models"]
+    assert {f"samples_{kind}.png" for kind in kinds} | {
+        "reconstructions.png", "transfer.png", "walk.png", "samples.gif", "metrics.json"
+    } <= names
+    frames = sorted(n for n in names if n.startswith("samples_cvae_gan_step"))
+    assert len(frames) == 3  # 0, 5 and 10 steps
+    for path in paths:
+        assert os.path.getsize(path) > 500
+    metrics = record["metrics"]
+    assert metrics["steps"] == 10 and record["recipe"] == "article"
+    for kind in kinds:
+        row = metrics[kind]
+        assert 0 <= row["pixel_mse"] < 1
+        if record["classifier"] and record["classifier"].get("file"):  # else no measures
+            assert 1 <= row["classifier_score"] <= 10
+            for key in ("generated_label_accuracy", "transfer_accuracy", "reconstruction_accuracy"):
+                assert 0 <= row[key] <= 1
+            assert row["frechet_distance"] >= 0
+
+
+def test_cvae_gan_refuses_unknown_models(tmp_path):
+    from reproductions import cvae_gan
+
+    with pytest.raises(ValueError, match=r"^models: expected some of \['cvae_gan'"):
+        cvae_gan.main(["--quick", "--out", str(tmp_path), '--set=models=["vae"]'])
+
+
 def test_no_measure_comes_from_a_classifier_of_another_dataset(tmp_path, monkeypatch):
     import numpy as np
 
@@ -334,6 +373,7 @@ class Stamped(Exception):
         ("disentangled_ae", []),
         ("infogan", ["--recipe", "paper"]),
         ("vae_gan", []),
+        ("cvae_gan", ['--set=models=["no_classifier"]']),
     ],
 )
 def test_every_setting_is_in_the_stamp_of_the_model_it_may_build(
@@ -394,8 +434,10 @@ def test_every_reference_is_a_run_of_the_recipe_its_folder_names():
         module = importlib.import_module(f"reproductions.{script}")
         assert recipe == "article" or recipe in module.RECIPES, path
         expected = {**module.SETTINGS, **getattr(module, "RECIPES", {}).get(recipe, {})}
+        # Selectors choose which models a reference trained, not how.
+        free = LENGTHS + ("dataset",) + getattr(module, "SELECTORS", ())
         for key, value in record["settings"].items():  # older records lack newer keys
-            if key not in LENGTHS + ("dataset",):
+            if key not in free:
                 assert value == expected[key], (path, key, value, expected[key])
     # Every recipe the README quotes has its reference.
     with open(os.path.join(root, "README.md")) as f:

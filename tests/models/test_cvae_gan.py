@@ -123,11 +123,11 @@ def test_the_encoder_and_decoder_losses_weigh_the_terms_as_the_paper(images):
 def test_brief_training_lowers_the_reconstruction_error_and_trains_the_classifier(mnist_subset):
     (x, y), _ = mnist_subset
     keras.utils.set_random_seed(0)
-    model = families.cvae_gan(latent_dim=8)
+    model = families.cvae_gan()
     model.compile()
-    history = model.fit(x[:1920], y[:1920], batch_size=64, epochs=3, verbose=0).history
+    history = model.fit(x[:640], y[:640], batch_size=32, epochs=2, verbose=0).history
     assert history["recon_loss"][-1] < 0.8 * history["recon_loss"][0]
-    assert history["c_accuracy"][-1] > 0.6
+    assert history["c_accuracy"][-1] > history["c_accuracy"][0] + 0.1
     assert np.isfinite(history["d_loss"]).all()
 
 

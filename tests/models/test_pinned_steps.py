@@ -53,6 +53,7 @@ CASES = {
     "conditional_vae": ("conditional_vae", {"dropout": 0.3}, "labels"),
     "vae_gan": ("vae_gan", {"dropout": 0.3}, "labels"),
     "vae_gan_unbalanced": ("vae_gan", {"balance": False}, "labels"),
+    "cvae_gan": ("cvae_gan", {"centre_decay": 0.5}, "labels"),
 }
 
 
@@ -98,15 +99,28 @@ def one_step(case):
             values[name] = _read([keras.ops.convert_to_numpy(w) for w in network.weights])
     if getattr(model, "teacher_variables", None):
         values["teacher"] = _read([keras.ops.convert_to_numpy(w) for w in model.teacher_variables])
+    if getattr(model, "centres", None) is not None:
+        values["centres"] = _read([keras.ops.convert_to_numpy(model.centres)])
     for role in model.optimizer_roles():
         optimizer = getattr(model, role)
         values[role] = _read([keras.ops.convert_to_numpy(v) for v in optimizer.variables])
     return values
 
 
-# Values pinned at commit 07a2373 (before issue 31). Optimizer roles are keyed by
-# their names at the time of the test.
+# Values pinned at commit 07a2373 (before issue 31; `cvae_gan` when it was added).
+# Optimizer roles are keyed by their names at the time of the test.
 PINNED = {
+    'cvae_gan': {
+        'centres': [-0.0709513575, 0.136934921, -0.153668046, 0.193770811, 0.343552053, 0.529801846, 437.220386],
+        'classifier': [0.182082728, 0.0442611277, 0.0235633031, -0.0271516982, -0.00395979919, -0.022924751, 2882.37432],
+        'classifier_optimizer': [1, -0.00185656175, -9.15694254e-05, 2.20239631e-08, 1.01540672e-10, 4.14357964e-06, 169.747394],
+        'decoder': [-0.235689938, 0.455784202, -0.00748094916, -0.0129678221, 0.0199000239, 0.0089382967, 20878.7234],
+        'decoder_optimizer': [1, 3.82329411e-12, 0.0046447604, 0.00253535062, 2.55094701e-08, 0.0101371873, 2238.11655],
+        'discriminator': [-0.0838213563, -0.0441956632, 0.0229607578, 0.0106457993, 0.0301717576, -0.00344027788, 2777.00433],
+        'discriminator_optimizer': [1, 0.000521722599, -0.00219226279, 9.68250617e-08, 5.66929392e-10, 0.000451686938, 501.161692],
+        'encoder': [0.180754915, 0.00236015022, 0.00399540318, -0.00604867982, 0.000221190698, -0.00428120745, 3817.49965],
+        'encoder_optimizer': [1, 0.00430132821, -8.06591343e-05, 2.75196381e-08, 4.45925696e-09, 0.000115517869, 1345.23032],
+    },
     'aae_joint_penalty': {
         'autoencoder_optimizer': [1, -2.50858102e-05, 3.59602625e-11, 5.06899767e-07, 4.81449451e-16, 8.97764773e-13, 4.13212305],
         'discriminator_optimizer': [1, -0.00289459527, 5.7862426e-08, 0.000676358235, -0.0938128829, 2.42680809e-08, 6.34351295],

@@ -46,6 +46,11 @@ class CVAEGAN(ConditionalVAE):
     generated images' batch means, which carry the gradient. The centres are
     saved with the model's weights.
 
+    `fit` logs, per example: `kl_loss` (L_KL), `recon_loss` (`1/2 ||x - x_f||^2`,
+    the pixel part of L_G), `pairwise_loss` (L_G), `mean_loss` (L_GD),
+    `class_mean_loss` (L_GC), `d_loss` (L_D), `c_loss` (L_C), and the
+    accuracies of D (on x, x_f and x_p) and of C (on x).
+
     Args:
         encoder, decoder: as for `ConditionalVAE` (`build_conditional_encoder`,
             `build_conditional_decoder`).
