@@ -269,7 +269,7 @@ def cvae_gan_step_flops(model, batch):
     and C on x_f, and the decoder's through D and C on x_f and x_p."""
     e, g, d, c = model.encoder, model.decoder, model.discriminator, model.classifier
     passes = forward(e) + 2 * forward(g) + 3 * forward(d) + 3 * forward(c)
-    critics = 3 * (train(d) - forward(d)) + train(c) - forward(c)
+    critics = 3 * (train(d) - forward(d) + train(c) - forward(c))  # over all 3n rows
     encoder = train(e) - forward(e) + through(g) - forward(g) \
         + through(d) - forward(d) + through(c) - forward(c)
     decoder = 2 * (train(g, True) - forward(g) + through(d) - forward(d) + through(c) - forward(c))

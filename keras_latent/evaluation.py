@@ -381,7 +381,14 @@ def classifier_score(images, classifier=None):
 
     Salimans et al. (2016) with the digit classifier in Inception's place: high
     when each image is read confidently (realism) and the classes are spread
-    (variety); 1 at worst, the class count at best.
+    (variety); 1 at worst, the class count at best. Images asked for in equal
+    numbers of every class get their variety from the request: compare scores
+    of sets with the same class mix.
+
+    Args:
+        images: array `(n, 28, 28, 1)` in [0, 1] (the classifier's input shape).
+        classifier: `keras.Model` returning class probabilities, or None for
+            `digit_classifier()`.
 
     Example:
 
@@ -398,7 +405,13 @@ def classifier_score(images, classifier=None):
 
 def classifier_score_from_probabilities(probabilities):
     """`exp(mean KL(p(y|x) || p(y)))` of class probabilities `(n, classes)`."""
-    p = np.clip(np.asarray(probabilities, "float64"), 1e-12, 1.0)
+    p = np.asarray(probabilities, "float64")
+    if p.ndim != 2 or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3) or (p < 0).any():
+        raise ValueError(
+            "probabilities: expected rows of class probabilities (non-negative, each "
+            f"summing to 1), e.g. a softmax's; got an array of shape {p.shape}."
+        )
+    p = np.clip(p, 1e-12, 1.0)
     marginal = p.mean(axis=0, keepdims=True)
     return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
 

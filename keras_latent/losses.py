@@ -345,6 +345,25 @@ def _channel_moments(features):
     return mean, ops.sqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-6)
 
 
+def cvae_gan_discriminator_loss(real_logits, rebuilt_logits, drawn_logits):
+    """Per-example `L_D` of the CVAE-GAN: `-(log D(x) + log(1 - D(x_f)) + log(1 -
+    D(x_p)))` for a real image x, its reconstruction x_f and a decoded prior draw x_p
+    (Bao et al. 2017, Algorithm 1).
+
+    Example:
+
+    >>> import numpy as np
+    >>> zero = np.zeros((2, 1), "float32")
+    >>> [round(float(v), 4) for v in cvae_gan_discriminator_loss(zero, zero, zero)]
+    [2.0794, 2.0794]
+    """
+    real, rebuilt, drawn = (
+        ops.reshape(ops.cast(v, "float32"), (-1,))
+        for v in (real_logits, rebuilt_logits, drawn_logits)
+    )
+    return ops.softplus(-real) + ops.softplus(rebuilt) + ops.softplus(drawn)
+
+
 def _global_feature_sums(features, weights):
     """`(sum over the global batch of weights[i, k] * features[i], counts of k)`."""
     features = ops.reshape(ops.cast(features, "float32"), (ops.shape(features)[0], -1))
@@ -392,40 +411,40 @@ def mean_matching_loss(real_features, fake_features):
     return ops.ones((n,), "float32") * loss
 
 
-def class_centres(centres, seen, features, targets, decay):
-    """Moving averages of each class's mean features, and their estimates.
+def class_centres(sums, weights, features, targets, decay):
+    """Moving averages of each class's mean features: `(sums, weights, centres)`.
 
-    A class present in the global batch moves its centre toward the batch's
-    mean of its features, `centre <- decay centre + (1 - decay) mean`; `seen`,
-    the centre's total weight, moves as `seen <- decay seen + (1 - decay)`; an
-    absent class keeps both. The estimate `centre / seen` removes the start's
-    pull toward zero (as Adam's bias correction does).
+    A class present in the global batch moves its sum toward the batch's mean of
+    its features, `sum <- decay sum + (1 - decay) mean`, and its weight as
+    `weight <- decay weight + (1 - decay)`; an absent class keeps both. The
+    centre `sum / weight` removes the start's pull toward zero (as Adam's bias
+    correction does); a class never seen has a zero centre.
 
     Args:
-        centres: `(classes, features)`, the running sums.
-        seen: `(classes,)`, their weights.
+        sums: `(classes, features)`, the running sums.
+        weights: `(classes,)`, their weights.
         features: `(batch, ...)` features of real images (held constant).
         targets: one-hot labels `(batch, classes)`.
         decay: float in [0, 1).
 
     Returns:
-        `(centres, seen, estimates)`, the first two to store.
+        `(sums, weights, centres)`, the first two to store.
 
     Example:
 
     >>> import numpy as np
-    >>> centres, seen = np.zeros((2, 1), "float32"), np.zeros((2,), "float32")
+    >>> sums, weights = np.zeros((2, 1), "float32"), np.zeros((2,), "float32")
     >>> features = np.array([[2.0], [4.0]], "float32")
-    >>> _, _, estimates = class_centres(centres, seen, features, np.eye(2)[[0, 0]], 0.9)
-    >>> [float(v) for v in estimates[:, 0]]
+    >>> _, _, centres = class_centres(sums, weights, features, np.eye(2)[[0, 0]], 0.9)
+    >>> [float(v) for v in centres[:, 0]]
     [3.0, 0.0]
     """
-    sums, counts = _global_feature_sums(ops.stop_gradient(features), targets)
+    batch_sums, counts = _global_feature_sums(ops.stop_gradient(features), targets)
     present = counts > 0
-    means = sums / ops.maximum(counts, 1.0)[:, None]
-    centres = ops.where(present[:, None], decay * centres + (1.0 - decay) * means, centres)
-    seen = ops.where(present, decay * seen + (1.0 - decay), seen)
-    return centres, seen, centres / ops.maximum(seen, _EPS)[:, None]
+    means = batch_sums / ops.maximum(counts, 1.0)[:, None]
+    sums = ops.where(present[:, None], decay * sums + (1.0 - decay) * means, sums)
+    weights = ops.where(present, decay * weights + (1.0 - decay), weights)
+    return sums, weights, sums / ops.maximum(weights, _EPS)[:, None]
 
 
 def class_mean_matching_loss(centres, fake_features, targets):

@@ -171,3 +171,43 @@ def test_similarity_loss_known_values():
     # Standardised by the real batch: scaling both leaves the squared error alone.
     once = losses.similarity_loss(real, fake, "mse")
     np.testing.assert_allclose(losses.similarity_loss(10 * real, 10 * fake, "mse"), once, rtol=1e-3)
+
+
+def test_feature_matching_losses_against_hand_computed_values():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(5, 3, 2)).astype("float32"), rng.normal(size=(5, 6)).astype("float32")
+    a2, b2 = a + rng.normal(size=a.shape), b * 2.0
+    pairwise = losses.pairwise_matching_loss([(a, a2), (b, b2)])
+    expected = 0.5 * (((a - a2) ** 2).sum(axis=(1, 2)) + ((b - b2) ** 2).sum(axis=1))
+    np.testing.assert_allclose(pairwise, expected, rtol=1e-5)
+    mean = losses.mean_matching_loss(b, b2)
+    np.testing.assert_allclose(mean, np.full(5, 0.5 * ((b.mean(0) - b2.mean(0)) ** 2).sum()), rtol=1e-5)
+    # Class means: class 0 has rows 0 and 2, class 2 row 1; class 1 is absent.
+    targets = np.eye(3, dtype="float32")[[0, 2, 0]]
+    fake = rng.normal(size=(3, 4)).astype("float32")
+    centres = rng.normal(size=(3, 4)).astype("float32")
+    value = losses.class_mean_matching_loss(centres, fake, targets)
+    expected = 0.5 * (((centres[0] - fake[[0, 2]].mean(0)) ** 2).sum()
+                      + ((centres[2] - fake[1]) ** 2).sum())
+    np.testing.assert_allclose(value, np.full(3, expected), rtol=1e-5)
+
+
+def test_class_centres_are_debiased_moving_averages_of_the_present_classes():
+    targets = np.eye(3, dtype="float32")
+    centres, seen = np.zeros((3, 2), "float32"), np.zeros(3, "float32")
+    batches = [
+        (np.array([[1.0, 2.0], [3.0, 6.0]], "float32"), [0, 0]),  # class 0 mean (2, 4)
+        (np.array([[4.0, 0.0], [5.0, 5.0]], "float32"), [0, 1]),
+    ]
+    decay = 0.5
+    for features, labels in batches:
+        centres, seen, estimates = losses.class_centres(
+            centres, seen, features, targets[labels], decay
+        )
+    centres, seen, estimates = (np.asarray(v) for v in (centres, seen, estimates))
+    # Class 0: 0.5 * (0.5 * (2, 4)) + 0.5 * (4, 0) = (2.5, 1); weight 0.5 * 0.5 + 0.5.
+    np.testing.assert_allclose(centres[0], [2.5, 1.0])
+    np.testing.assert_allclose(seen, [0.75, 0.5, 0.0])
+    np.testing.assert_allclose(estimates[0], [2.5 / 0.75, 1.0 / 0.75], rtol=1e-6)
+    np.testing.assert_allclose(estimates[1], [5.0, 5.0])  # seen once: its own mean
+    np.testing.assert_allclose(estimates[2], [0.0, 0.0])  # never seen

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import keras_latent as kl
-from keras_latent import losses
 from tests import families
 from tests.helpers import assert_config_round_trip, run_in_fresh_process
 
@@ -47,46 +46,6 @@ def test_without_a_classifier_there_is_no_classifier_update_or_term(images):
     assert "pairwise_loss" in history.history and "mean_loss" in history.history
 
 
-def test_feature_matching_losses_against_hand_computed_values():
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=(5, 3, 2)).astype("float32"), rng.normal(size=(5, 6)).astype("float32")
-    a2, b2 = a + rng.normal(size=a.shape), b * 2.0
-    pairwise = losses.pairwise_matching_loss([(a, a2), (b, b2)])
-    expected = 0.5 * (((a - a2) ** 2).sum(axis=(1, 2)) + ((b - b2) ** 2).sum(axis=1))
-    np.testing.assert_allclose(pairwise, expected, rtol=1e-5)
-    mean = losses.mean_matching_loss(b, b2)
-    np.testing.assert_allclose(mean, np.full(5, 0.5 * ((b.mean(0) - b2.mean(0)) ** 2).sum()), rtol=1e-5)
-    # Class means: class 0 has rows 0 and 2, class 2 row 1; class 1 is absent.
-    targets = np.eye(3, dtype="float32")[[0, 2, 0]]
-    fake = rng.normal(size=(3, 4)).astype("float32")
-    centres = rng.normal(size=(3, 4)).astype("float32")
-    value = losses.class_mean_matching_loss(centres, fake, targets)
-    expected = 0.5 * (((centres[0] - fake[[0, 2]].mean(0)) ** 2).sum()
-                      + ((centres[2] - fake[1]) ** 2).sum())
-    np.testing.assert_allclose(value, np.full(3, expected), rtol=1e-5)
-
-
-def test_class_centres_are_debiased_moving_averages_of_the_present_classes():
-    targets = np.eye(3, dtype="float32")
-    centres, seen = np.zeros((3, 2), "float32"), np.zeros(3, "float32")
-    batches = [
-        (np.array([[1.0, 2.0], [3.0, 6.0]], "float32"), [0, 0]),  # class 0 mean (2, 4)
-        (np.array([[4.0, 0.0], [5.0, 5.0]], "float32"), [0, 1]),
-    ]
-    decay = 0.5
-    for features, labels in batches:
-        centres, seen, estimates = losses.class_centres(
-            centres, seen, features, targets[labels], decay
-        )
-    centres, seen, estimates = (np.asarray(v) for v in (centres, seen, estimates))
-    # Class 0: 0.5 * (0.5 * (2, 4)) + 0.5 * (4, 0) = (2.5, 1); weight 0.5 * 0.5 + 0.5.
-    np.testing.assert_allclose(centres[0], [2.5, 1.0])
-    np.testing.assert_allclose(seen, [0.75, 0.5, 0.0])
-    np.testing.assert_allclose(estimates[0], [2.5 / 0.75, 1.0 / 0.75], rtol=1e-6)
-    np.testing.assert_allclose(estimates[1], [5.0, 5.0])  # seen once: its own mean
-    np.testing.assert_allclose(estimates[2], [0.0, 0.0])  # never seen
-
-
 def test_a_training_step_moves_the_centres_of_the_batch_classes_alone(images):
     model = families.cvae_gan(centre_decay=0.75)
     model.compile()
@@ -94,11 +53,13 @@ def test_a_training_step_moves_the_centres_of_the_batch_classes_alone(images):
     _, features = model.classifier(images[:16], training=True)  # C before its step
     model.train_on_batch(images[:16], labels)
     features = np.asarray(features)
-    centres = model.centres.numpy()
+    sums, centres = model.centre_sums.numpy(), model.class_centres
     for k in range(10):
-        expected = 0.25 * features[labels == k].mean(0) if k in labels else np.zeros(features.shape[1])
-        np.testing.assert_allclose(centres[k], expected, rtol=1e-4, atol=1e-6)
+        mean = features[labels == k].mean(0) if k in labels else np.zeros(features.shape[1])
+        np.testing.assert_allclose(sums[k], 0.25 * mean, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(centres[k], mean, rtol=1e-4, atol=1e-5)  # debiased
     np.testing.assert_allclose(model.centre_weights.numpy(), [0.25 * (k in labels) for k in range(10)])
+    assert families.cvae_gan(classifier=False).class_centres is None
 
 
 def test_the_encoder_and_decoder_losses_weigh_the_terms_as_the_paper(images):
@@ -116,8 +77,64 @@ def test_the_encoder_and_decoder_losses_weigh_the_terms_as_the_paper(images):
         rtol=1e-5)
     assert np.all(terms["pairwise_loss"] > terms["recon_loss"])  # the f_D and f_C terms add
     assert np.ptp(terms["mean_loss"]) == 0 and np.ptp(terms["class_mean_loss"]) == 0
-    np.testing.assert_allclose(np.asarray(d.values) > 0, True)
-    np.testing.assert_allclose(np.asarray(c.values) > 0, True)
+
+
+def test_each_term_reaches_the_networks_the_paper_says(images):
+    import tensorflow as tf
+
+    model = families.cvae_gan()
+    targets = tf.constant(np.eye(10, dtype="float32")[np.arange(16) % 10])
+    x = tf.constant(images[:16])
+    with tf.GradientTape(persistent=True) as tape:
+        encoder, decoder, d, c = model.cvae_gan_loss(x, targets, training=False)
+        terms = {name: tf.reduce_mean(v) for name, v in decoder.metrics.items()}
+        terms.update(d_loss=tf.reduce_mean(d.values), c_loss=tf.reduce_mean(c.values))
+
+    def reaches(term, network):
+        gradients = tape.gradient(terms[term], getattr(model, network).trainable_variables)
+        return any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients)
+
+    expected = {  # term: the networks it depends on
+        "kl_loss": {"encoder"},
+        "recon_loss": {"encoder", "decoder"},
+        "pairwise_loss": {"encoder", "decoder", "discriminator", "classifier"},
+        "mean_loss": {"decoder", "discriminator"},  # x_p alone: never the encoder
+        "class_mean_loss": {"decoder", "classifier"},
+        "d_loss": {"encoder", "decoder", "discriminator"},
+        "c_loss": {"classifier"},  # real images only
+    }
+    for term, networks in expected.items():
+        for network in ("encoder", "decoder", "discriminator", "classifier"):
+            assert reaches(term, network) == (network in networks), (term, network)
+
+
+@pytest.mark.parametrize("image_shape, num_classes", [((32, 32, 3), 5), ((16, 12, 1), 2)])
+def test_trains_and_generates_for_any_image_and_class_count(image_shape, num_classes):
+    model = families.cvae_gan(image_shape=image_shape, num_classes=num_classes)
+    model.compile()
+    x = np.random.default_rng(0).random((16, *image_shape), dtype="float32")
+    model.fit(x, np.arange(16) % num_classes, batch_size=8, epochs=1, verbose=0)
+    assert model.class_centres.shape == (num_classes, model.classifier.outputs[1].shape[-1])
+    assert model.sample(3, labels=[0, 1, 1], seed=0).shape == (3, *image_shape)
+    assert model.transfer(x[:2], [0, 1], [1, 0]).shape == (2, *image_shape)
+
+
+def test_a_critic_with_dropout_is_read_without_it_for_the_feature_terms(images):
+    model = kl.CVAEGAN(
+        kl.build_conditional_encoder(latent_dim=2, dropout=0.0),
+        kl.build_conditional_decoder(latent_dim=2, dropout=0.0),
+        kl.build_feature_discriminator(dropout=0.5, seed=1),
+        kl.build_feature_classifier(dropout=0.5, seed=2), seed=0,
+    )
+    x = images[:8]
+    targets = np.eye(10, dtype="float32")[np.arange(8)]
+    # x_f = x would need a perfect decoder: compare the pair (x, x) through critic().
+    for network in (model.discriminator, model.classifier):
+        _, first = model.critic(network, x, training=True)
+        _, second = model.critic(network, x, training=True)
+        np.testing.assert_allclose(first, second, rtol=1e-6)  # no dropout masks
+        np.testing.assert_allclose(first, network(x, training=False)[1], rtol=1e-6)
+    model.cvae_gan_loss(x, targets)  # and the whole loss runs with them
 
 
 def test_brief_training_lowers_the_reconstruction_error_and_trains_the_classifier(mnist_subset):
@@ -141,7 +158,7 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
     model.save(tmp_path / "cvaegan.keras")
     np.save(tmp_path / "x.npy", images[:8])
     np.save(tmp_path / "out.npy", model.reconstruct(images[:8], labels[:8]))
-    np.save(tmp_path / "centres.npy", model.centres.numpy())
+    np.save(tmp_path / "centres.npy", model.class_centres)
     iterations = {role: int(getattr(model, role).iterations.numpy()) for role in NETWORK_OF}
     script = f"""
         import numpy as np, keras
@@ -152,7 +169,7 @@ def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
         assert type(model.classifier_optimizer).__name__ == "SGD"
         for role, count in {iterations!r}.items():
             assert getattr(model, role).iterations.numpy() == count == 2, role
-        np.testing.assert_array_equal(model.centres.numpy(), np.load({str(tmp_path / "centres.npy")!r}))
+        np.testing.assert_array_equal(model.class_centres, np.load({str(tmp_path / "centres.npy")!r}))
         x = np.load({str(tmp_path / "x.npy")!r})
         np.testing.assert_allclose(model.reconstruct(x, np.arange(8) % 10),
                                    np.load({str(tmp_path / "out.npy")!r}), rtol=1e-5, atol=1e-6)
@@ -172,6 +189,12 @@ def test_bad_networks_and_settings_are_refused(images):
         kl.CVAEGAN(encoder, decoder, kl.build_feature_discriminator((32, 32, 1)))
     with pytest.raises(ValueError, match=r"^discriminator: expected outputs \[a real logit"):
         kl.CVAEGAN(encoder, decoder, kl.build_similarity_discriminator())
+    images_in = keras.Input((28, 28, 1))
+    patches = keras.layers.Conv2D(1, 3, padding="same")(images_in)  # a logit per patch
+    with pytest.raises(ValueError, match=r"^discriminator: expected outputs"):
+        kl.CVAEGAN(encoder, decoder, keras.Model(images_in, [patches, keras.layers.Flatten()(patches)]))
+    with pytest.raises(ValueError, match="^classifier: "):
+        kl.CVAEGAN(encoder, decoder, kl.build_feature_discriminator(), classifier=False)
     with pytest.raises(ValueError, match="^centre_decay"):
         families.cvae_gan(centre_decay=1.0)
     with pytest.raises(ValueError, match="^mean_weight"):

@@ -99,8 +99,8 @@ def one_step(case):
             values[name] = _read([keras.ops.convert_to_numpy(w) for w in network.weights])
     if getattr(model, "teacher_variables", None):
         values["teacher"] = _read([keras.ops.convert_to_numpy(w) for w in model.teacher_variables])
-    if getattr(model, "centres", None) is not None:
-        values["centres"] = _read([keras.ops.convert_to_numpy(model.centres)])
+    if getattr(model, "centre_sums", None) is not None:
+        values["centre_sums"] = _read([keras.ops.convert_to_numpy(model.centre_sums)])
     for role in model.optimizer_roles():
         optimizer = getattr(model, role)
         values[role] = _read([keras.ops.convert_to_numpy(v) for v in optimizer.variables])
@@ -111,7 +111,7 @@ def one_step(case):
 # Optimizer roles are keyed by their names at the time of the test.
 PINNED = {
     'cvae_gan': {
-        'centres': [-0.0709513575, 0.136934921, -0.153668046, 0.193770811, 0.343552053, 0.529801846, 437.220386],
+        'centre_sums': [-0.0709513575, 0.136934921, -0.153668046, 0.193770811, 0.343552053, 0.529801846, 437.220386],
         'classifier': [0.182082728, 0.0442611277, 0.0235633031, -0.0271516982, -0.00395979919, -0.022924751, 2882.37432],
         'classifier_optimizer': [1, -0.00185656175, -9.15694254e-05, 2.20239631e-08, 1.01540672e-10, 4.14357964e-06, 169.747394],
         'decoder': [-0.235689938, 0.455784202, -0.00748094916, -0.0129678221, 0.0199000239, 0.0089382967, 20878.7234],

@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
-from keras_latent import distribute, losses
+from keras_latent import losses
 from keras_latent.checks import check_models, check_network_sizes, check_number
-from keras_latent.models.multi_optimizer_model import Loss
+from keras_latent.models.multi_optimizer_model import Loss, all_layers
 from keras_latent.models.vae_gan.conditional_vae import ConditionalVAE
 
 ROLES = ("encoder_optimizer", "decoder_optimizer", "discriminator_optimizer", "classifier_optimizer")
@@ -43,13 +43,22 @@ class CVAEGAN(ConditionalVAE):
 
     The paper keeps class means as moving averages; it is read here as the real
     images' centres (a batch holds few images of each class) against the
-    generated images' batch means, which carry the gradient. The centres are
-    saved with the model's weights.
+    generated images' batch means, which carry the gradient. The centres' sums
+    and weights are saved with the model's weights; `class_centres` reads them.
 
-    `fit` logs, per example: `kl_loss` (L_KL), `recon_loss` (`1/2 ||x - x_f||^2`,
-    the pixel part of L_G), `pairwise_loss` (L_G), `mean_loss` (L_GD),
+    D and C read x, x_f and x_p in one batch. Their features are compared in
+    the same pass, so a D or C with dropout is read a second time without it
+    for the feature terms (independent masks on f(x) and f(x_f) would hide the
+    reconstruction, as article 003's VAE+GAN showed).
+
+    `fit` logs the paper's per-image sums (not per pixel, as `ConditionalVAE`
+    and `VAEGAN` log theirs): `kl_loss` (L_KL), `recon_loss` (`1/2 ||x -
+    x_f||^2`, the pixel part of L_G), `pairwise_loss` (L_G), `mean_loss` (L_GD),
     `class_mean_loss` (L_GC), `d_loss` (L_D), `c_loss` (L_C), and the
     accuracies of D (on x, x_f and x_p) and of C (on x).
+
+    Reference: Bao, Chen, Wen, Li and Hua, "CVAE-GAN: Fine-Grained Image
+    Generation through Asymmetric Training", ICCV 2017, arXiv:1703.10155.
 
     Args:
         encoder, decoder: as for `ConditionalVAE` (`build_conditional_encoder`,
@@ -102,13 +111,13 @@ class CVAEGAN(ConditionalVAE):
         if classifier is not None:
             self.add_trackers("class_mean_loss", "c_loss", "c_accuracy")
             shape = (self.num_classes, int(classifier.outputs[1].shape[-1]))
-            self.centres = self.add_weight(
+            self.centre_sums = self.add_weight(
                 shape=shape, initializer="zeros", trainable=False,
-                aggregation="only_first_replica", name="class_centres",
+                aggregation="only_first_replica", name="centre_sums",
             )
             self.centre_weights = self.add_weight(
                 shape=shape[:1], initializer="zeros", trainable=False,
-                aggregation="only_first_replica", name="class_centre_weights",
+                aggregation="only_first_replica", name="centre_weights",
             )
 
     def tracker_names(self):
@@ -116,7 +125,9 @@ class CVAEGAN(ConditionalVAE):
 
     def check_critics(self):
         """Checks the discriminator and the classifier; raises `ValueError` if not."""
-        check_models(self, ("discriminator",) + (("classifier",) if self.classifier else ()))
+        check_models(
+            self, ("discriminator",) + (("classifier",) if self.classifier is not None else ())
+        )
         for name, width, what in (
             ("discriminator", 1, "a real logit (batch, 1)"),
             ("classifier", self.num_classes, f"class logits (batch, {self.num_classes})"),
@@ -124,15 +135,26 @@ class CVAEGAN(ConditionalVAE):
             network = getattr(self, name)
             if network is None:
                 continue
-            outputs = network.outputs
-            if len(outputs) != 2 or outputs[0].shape[-1] != width or len(outputs[1].shape) != 2:
+            shapes = [tuple(t.shape) for t in network.outputs]
+            if (
+                len(shapes) != 2 or shapes[0][1:] != (width,)
+                or len(shapes[1]) != 2 or shapes[1][-1] is None
+            ):
                 raise ValueError(
-                    f"{name}: expected outputs [{what}, features (batch, n)]; got "
-                    f"{[tuple(t.shape) for t in outputs]}."
+                    f"{name}: expected outputs [{what}, features (batch, n)]; got {shapes}."
                 )
             check_network_sizes(
                 network, name, [self.image_shape], what="the encoder's input shape"
             )
+
+    @property
+    def class_centres(self):
+        """The real images' class centres `(classes, features)`, zeros for a class
+        not seen yet; None without a classifier."""
+        if self.classifier is None:
+            return None
+        weights = ops.maximum(self.centre_weights, 1e-7)[:, None]
+        return ops.convert_to_numpy(self.centre_sums / weights)
 
     # Training ---------------------------------------------------------------------
 
@@ -147,29 +169,30 @@ class CVAEGAN(ConditionalVAE):
     def default_optimizer(self, role):
         return keras.optimizers.Adam(2e-4, beta_1=0.5)
 
+    def critic(self, network, images, training):
+        """`network(images)` and the features to match: read again without dropout
+        when the network has some (see the class docstring)."""
+        outputs, features = network(images, training=training)
+        if training and any(isinstance(l, keras.layers.Dropout) for l in all_layers(network)):
+            _, features = network(images, training=False)
+        return outputs, features
+
     def cvae_gan_loss(self, x, targets, training=True):
         """The four networks' losses from one pass, in `ROLES` order (C's last)."""
         n = ops.shape(x)[0]
         z_mean, z_log_var, z = self.encoder([x, targets], training=training)
-        prior_z = distribute.replica_draws(
-            lambda copies: keras.random.normal(
-                (copies * n, self.latent_dim), seed=self.seed_generator
-            ),
-            n,
-        )
         decoded = self.decoder(
-            [ops.concatenate([z, prior_z]), ops.concatenate([targets, targets])],
+            [ops.concatenate([z, self.prior_draws(n)]), ops.concatenate([targets, targets])],
             training=training,
         )
-        rebuilt, drawn = decoded[:n], decoded[n:]
+        rebuilt = decoded[:n]
         # Every critic reads the three kinds of image in one batch: x, x_f, x_p.
         images = ops.concatenate([x, ops.cast(decoded, x.dtype)])
-        logits, d_features = self.discriminator(images, training=training)
+        logits, d_features = self.critic(self.discriminator, images, training)
         logits = ops.cast(ops.reshape(logits, (-1,)), "float32")
-        real, fake = logits[:n], logits[n:]
-        d_loss = ops.softplus(-real) + ops.softplus(fake[:n]) + ops.softplus(fake[n:])
-        d_right = (ops.cast(real > 0, "float32") + ops.cast(fake[:n] < 0, "float32")
-                   + ops.cast(fake[n:] < 0, "float32")) / 3.0
+        d_loss = losses.cvae_gan_discriminator_loss(logits[:n], logits[n:2 * n], logits[2 * n:])
+        d_right = (ops.cast(logits[:n] > 0, "float32") + ops.cast(logits[n:2 * n] < 0, "float32")
+                   + ops.cast(logits[2 * n:] < 0, "float32")) / 3.0
         pairs = [(x, rebuilt), (d_features[:n], d_features[n:2 * n])]
         mean = losses.mean_matching_loss(d_features[:n], d_features[2 * n:])
         kl = self.kl(z_mean, z_log_var)
@@ -181,11 +204,11 @@ class CVAEGAN(ConditionalVAE):
         outputs = [Loss(d_loss, metrics={"d_loss": d_loss, "d_accuracy": d_right})]
         decoder_terms = self.mean_weight * mean
         if self.classifier is not None:
-            class_logits, c_features = self.classifier(images, training=training)
+            class_logits, c_features = self.critic(self.classifier, images, training)
             probabilities = ops.softmax(ops.cast(class_logits[:n], "float32"))
             c_loss = losses.cross_entropy(targets, probabilities)
             pairs.append((c_features[:n], c_features[n:2 * n]))
-            centres = self.class_centres(c_features[:n], targets, training)
+            centres = self.update_centres(c_features[:n], targets, training)
             class_mean = losses.class_mean_matching_loss(centres, c_features[2 * n:], targets)
             decoder_terms += self.class_mean_weight * class_mean
             metrics["class_mean_loss"] = class_mean
@@ -198,15 +221,15 @@ class CVAEGAN(ConditionalVAE):
         decoder = self.pairwise_weight * pairwise + decoder_terms
         return (Loss(encoder), Loss(decoder, metrics=metrics), *outputs)
 
-    def class_centres(self, features, targets, training):
+    def update_centres(self, features, targets, training):
         """The real images' class centres after this batch (stored when training)."""
-        centres, weights, estimates = losses.class_centres(
-            self.centres, self.centre_weights, features, targets, self.centre_decay
+        sums, weights, centres = losses.class_centres(
+            self.centre_sums, self.centre_weights, features, targets, self.centre_decay
         )
         if training:
-            self.centres.assign(centres)
+            self.centre_sums.assign(sums)
             self.centre_weights.assign(weights)
-        return estimates
+        return centres
 
     def train_step(self, batch):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)

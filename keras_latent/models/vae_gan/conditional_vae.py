@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import losses
+from keras_latent import distribute, losses
 from keras_latent.checks import (
     check_class_labels,
     check_codes,
@@ -115,6 +115,15 @@ class ConditionalVAE(MultiOptimizerModel):
         if self.log_var_limit is not None:
             z_log_var = ops.clip(z_log_var, -self.log_var_limit, self.log_var_limit)
         return losses.gaussian_kl(z_mean, z_log_var)
+
+    def prior_draws(self, n):
+        """`n` draws of z from N(0, I), each replica its own slice of one global draw."""
+        return distribute.replica_draws(
+            lambda copies: keras.random.normal(
+                (copies * n, self.latent_dim), seed=self.seed_generator
+            ),
+            n,
+        )
 
     def prior_loss(self, z_mean, z_log_var):
         """Per-example KL to N(0, I) over the pixel count (article 003's scale)."""

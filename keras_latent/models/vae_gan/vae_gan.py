@@ -202,12 +202,7 @@ class VAEGAN(ConditionalVAE):
         """
         n = ops.shape(x)[0]
         z_mean, z_log_var, z = self.encoder([x, targets], training=training)
-        prior_z = distribute.replica_draws(
-            lambda copies: keras.random.normal(
-                (copies * n, self.latent_dim), seed=self.seed_generator
-            ),
-            n,
-        )
+        prior_z = self.prior_draws(n)
         rebuilt = self.decoder([z, targets], training=training)
         drawn = self.decoder([prior_z, targets], training=training)
         real_logit, _ = self.discriminator([x, targets], training=training)
