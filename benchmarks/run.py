@@ -571,6 +571,17 @@ def article_style_info_gan(steps, repeats):
     return time_python_loop(step, steps, repeats, discriminator)
 
 
+def traced_with_frozen(model, frozen, inputs):
+    """`model` after one `train_on_batch` on `inputs` with the `frozen` networks'
+    `trainable` off: Keras reads the flags when it traces, so they hold after."""
+    for network in frozen:
+        network.trainable = False
+    model.train_on_batch(inputs)
+    for network in frozen:
+        network.trainable = True
+    return model
+
+
 def article_style_vae_gan(steps, repeats):
     """Article 003's loop as Keras 3 `train_on_batch` calls: per iteration one
     discriminator update and three encoder/decoder updates (what its balancing rule
@@ -638,13 +649,8 @@ def article_style_vae_gan(steps, repeats):
     ):
         model = keras.Model([images, labels, prior_z], Losses(player)(outputs))
         model.compile(keras.optimizers.RMSprop(rate))
-        for network in frozen:
-            network.trainable = False
         zp = rng.normal(size=(batch, latent)).astype("float32")
-        model.train_on_batch([x[:batch], y[:batch], zp])  # traced with these flags
-        for network in frozen:
-            network.trainable = True
-        models[player] = model
+        models[player] = traced_with_frozen(model, frozen, [x[:batch], y[:batch], zp])
 
     def step(i):
         for k, players in enumerate((("d",), ("e", "g"), ("e", "g"), ("e", "g"))):
@@ -727,13 +733,8 @@ def plain_loop_cvae_gan(steps, repeats):
         model = keras.Model([images, labels, prior_z], Losses(player)(outputs))
         model.compile(keras.optimizers.Adam(2e-4, beta_1=0.5))
         frozen = [n for name, n in networks.items() if name != player]
-        for network in frozen:
-            network.trainable = False
         zp = rng.normal(size=(batch, latent)).astype("float32")
-        model.train_on_batch([x[:batch], y[:batch], zp])  # traced with these flags
-        for network in frozen:
-            network.trainable = True
-        models[player] = model
+        models[player] = traced_with_frozen(model, frozen, [x[:batch], y[:batch], zp])
 
     def step(i):
         start = (i * batch) % (6400 - batch)

@@ -13,6 +13,12 @@ def read_metrics(folder):
         return json.load(f)
 
 
+def printed_settings(out):
+    """The settings a --quick run of the 'article' recipe printed at its start."""
+    banner = "QUICK smoke run of the 'article' recipe, seed 0\n"
+    return json.loads(out[out.index(banner) + len(banner):out.index("\nwriting to")])
+
+
 def training_images(record):
     """How many training images the run's dataset holds (it records which it read)."""
     from keras_latent import data
@@ -143,10 +149,8 @@ def test_disentangled_ae_quick(tmp_path, capsys):
 
     paths = disentangled_ae.main(["--quick", "--out", str(tmp_path)])
     # The settings printed at the start are those metrics.json records.
-    out = capsys.readouterr().out
-    banner = "QUICK smoke run of the 'article' recipe, seed 0\n"
-    printed = out[out.index(banner) + len(banner):out.index("\nwriting to")]
-    assert json.loads(printed) == read_metrics(tmp_path)["settings"]
+    printed = printed_settings(capsys.readouterr().out)
+    assert printed == read_metrics(tmp_path)["settings"]
     assert not os.path.exists(tmp_path / "checkpoints")
     names = {os.path.basename(p) for p in paths}
     assert names == {"swaps.png", "swap_grid.png", "tsne.png", "metrics.json"}
@@ -299,11 +303,9 @@ def test_cvae_gan_quick(tmp_path, capsys):
     from reproductions import cvae_gan
 
     paths = cvae_gan.main(["--quick", "--out", str(tmp_path)])
-    out = capsys.readouterr().out
-    banner = "QUICK smoke run of the 'article' recipe, seed 0\n"
-    printed = out[out.index(banner) + len(banner):out.index("\nwriting to")]
+    printed = printed_settings(capsys.readouterr().out)
     record = read_metrics(tmp_path)
-    assert json.loads(printed) == record["settings"]
+    assert printed == record["settings"]
     assert not os.path.exists(tmp_path / "checkpoints")
     names = {os.path.basename(p) for p in paths}
     kinds = cvae_gan.SETTINGS["models"]
