@@ -15,6 +15,10 @@ from tests import mirrored_step
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# One pytest-xdist worker runs this module, so that its shared fixture is built once.
+pytestmark = pytest.mark.xdist_group("mirrored_step")
+
+
 @pytest.fixture(scope="module")
 def mirrored_results():
     # A fresh interpreter: the CPU is split into two devices before TF starts.

@@ -80,6 +80,8 @@ def worker_steps(tmp_path_factory):
     return rows, backups
 
 
+# One pytest-xdist worker runs these, so that the cluster's steps run once.
+@pytest.mark.xdist_group("worker_steps")
 @pytest.mark.parametrize("variant", FAMILIES)
 def test_one_step_across_two_workers_matches_one_step_on_one_device(worker_steps, variant):
     rows, backups = worker_steps
