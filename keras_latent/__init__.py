@@ -17,6 +17,7 @@ from keras_latent import (
 from keras_latent.layers import Sampling
 from keras_latent.models.aae import (
     AdversarialAutoencoder,
+    ClusteringAdversarialAutoencoder,
     LabelRegularizedAdversarialAutoencoder,
     SemiSupervisedAdversarialAutoencoder,
     SupervisedAdversarialAutoencoder,

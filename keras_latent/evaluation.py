@@ -1,7 +1,8 @@
 """Numbers that reproductions report about generated images and latent codes.
 
-- Codes: `energy_distance`, `mmd`, `share_in_own_component` (supervised priors) and
-  `latent_probe_accuracy` (how much label information a code carries).
+- Codes: `energy_distance`, `mmd`, `share_in_own_component` (supervised priors),
+  `latent_probe_accuracy` (how much label information a code carries), and
+  `cluster_labels` / `clustering_error` (clusters named by their surest image).
 - Images: a small convolutional digit classifier, trained once on MNIST and cached,
   gives `classifier_accuracy` (does a generated image read as the asked digit?) and
   `frechet_distance` between its penultimate-layer features of two image sets (the
@@ -140,6 +141,66 @@ def share_in_own_component(codes, labels, prior):
             f"labels: expected one label per code, shape ({len(codes)},); got {labels.shape}."
         )
     return float(np.mean(prior.component_of(codes) == labels))
+
+
+def _check_cluster_labels(labels, n):
+    labels = check_one_per_image(labels, n, "labels")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or np.any(labels < 0):
+        raise ValueError(
+            f"labels: expected {n} integer labels >= 0, one per image; got shape "
+            f"{labels.shape} and dtype {labels.dtype}."
+        )
+    return labels
+
+
+def cluster_labels(probabilities, labels):
+    """The label of each cluster: that of the image most surely in it.
+
+    For each cluster i, the image with the largest q(y_i | x) names the cluster
+    (Makhzani et al. 2015, sec. 6: one labelled image per cluster, taken from a
+    validation set). Several clusters may get one label; a label may get none.
+
+    Args:
+        probabilities: array `(n, num_clusters)`, q(y | x) of `n` images.
+        labels: int array `(n,)`, the images' labels.
+
+    Returns:
+        An int array `(num_clusters,)`.
+
+    Example:
+
+    >>> q = [[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]]
+    >>> cluster_labels(q, [3, 5, 7]).tolist()
+    [3, 7]
+    """
+    probabilities = _check_codes(probabilities, "probabilities")
+    labels = _check_cluster_labels(labels, len(probabilities))
+    return labels[probabilities.argmax(axis=0)]
+
+
+def clustering_error(probabilities, labels, names):
+    """Share of images whose cluster (the argmax of q(y | x)) is named another label.
+
+    Args:
+        probabilities: array `(n, num_clusters)`, q(y | x) of `n` images.
+        labels: int array `(n,)`, their labels.
+        names: int array `(num_clusters,)`, each cluster's label
+            (`cluster_labels` of a validation set).
+
+    Example:
+
+    >>> clustering_error([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]], [3, 3, 7], [3, 7])
+    0.3333333333333333
+    """
+    probabilities = _check_codes(probabilities, "probabilities")
+    labels = _check_cluster_labels(labels, len(probabilities))
+    names = np.asarray(names)
+    if names.shape != (probabilities.shape[1],) or not np.issubdtype(names.dtype, np.integer):
+        raise ValueError(
+            f"names: expected one integer label per cluster, shape "
+            f"({probabilities.shape[1]},); got shape {names.shape} and dtype {names.dtype}."
+        )
+    return float(np.mean(names[probabilities.argmax(axis=1)] != labels))
 
 
 PROBES = ("knn", "linear", "mlp")

@@ -20,18 +20,30 @@ Figures and metrics.json, into the output folder:
   linear and k-NN probes of the digit in the test styles (chance 0.1).
 - `semi_supervised_error.png`, `semi_supervised_curve.png`: test error of both
   classifiers beside the paper's, and the AAE's while training.
+- With `--recipe clustering`, part 4, the paper's unsupervised clustering (sec. 6,
+  table 3), which the article leaves out: the semi-supervised networks trained
+  without labels, y over 16 and 30 clusters, z 5-D; each cluster takes the label
+  of the held-out validation image it is surest of. `clustering_<K>.png` (each
+  cluster's surest test images, a row each, as the paper's figure 9),
+  `clustering_curve.png` (test error while training); test error (mean and spread
+  over `clustering_runs` seeds) and cluster sizes.
 
 Departures of the default recipe from the article:
 - Pixels in [0, 1] (the article scales to [-1, 1] but decodes with a sigmoid).
 - Discriminators output logits to a logistic loss (the article's linear output).
 - Whole passes over the 60,000 images, not 1000 single random batches.
 - Part 3: a 10-D z; each step 100 labelled beside 100 unlabelled images.
+- Part 4: article 000's networks and Adam (the paper: 3000-unit layers, SGD with
+  momentum) with batch normalisation in the encoder (without it y can stay in one
+  cluster), the regularisation phase at 10x the reconstruction's rate (the
+  paper's ratio); 15 epochs over 50,000 images (the paper trains far longer).
 
 Recipes (`--recipe NAME`; `--set KEY=VALUE` changes one setting on top):
 - `article` (default): article 000's recipe.
 - `tuned`: the paper's three updates, input noise, a 5x regularisation rate and the
   label in the discriminator for part 2; augmentation, a mean-teacher consistency
   term and virtual adversarial training for part 3.
+- `clustering`: part 4 alone (the paper's clustering, not in the article).
 
 Details, results and what was tried: docs/aae_guide.md
 
@@ -103,6 +115,22 @@ SETTINGS = {  # article 000's recipe
     "teacher_decay_semi_supervised": 0.0,
     "virtual_adversarial_weight_semi_supervised": 0.0,
     "virtual_adversarial_radius_semi_supervised": 2.0,
+    # Part 4, unsupervised clustering (Makhzani et al. 2015, sec. 6; not in article
+    # 000): the semi-supervised networks without labels, y over each cluster count
+    # and a 5-D z (the paper's sizes), trained on the training images less the
+    # last `validation_size_clustering`, whose labels name each cluster after its
+    # surest image. `clustering_runs` seeds for each count (mean and spread).
+    "cluster_counts": [16, 30],
+    "clustering_runs": 3,
+    "latent_dim_clustering": 5,
+    "epochs_clustering": 15,
+    "learning_rate_clustering": 2e-4,
+    "adversarial_learning_rate_clustering": 2e-3,
+    "input_noise_clustering": 0.0,
+    # Batch normalisation in the encoder (not the paper's): without it y fell into
+    # one cluster at the start and, for some seeds, stayed there.
+    "batch_norm_clustering": True,
+    "validation_size_clustering": 10000,
     # Which parts run (any of them, in this order) and with which label counts.
     "parts": ["unsupervised", "supervised", "semi_supervised"],
     "label_counts": [100, 1000],
@@ -128,17 +156,26 @@ RECIPES = {
         "teacher_decay_semi_supervised": 0.99,
         "virtual_adversarial_weight_semi_supervised": 1.0,
     },
+    # The paper's unsupervised clustering (sec. 6, table 3), which article 000 leaves
+    # out: part 4 alone, at the settings above.
+    "clustering": {"parts": ["clustering"]},
 }
 # Settings that only choose which models a run trains (not in the models' stamps).
-SELECTORS = ("parts", "label_counts")
+SELECTORS = ("parts", "label_counts", "cluster_counts", "clustering_runs")
 QUICK = {
     "train_size": 3000,
     "test_size": 2000,
     "epochs_unsupervised": 1,
     "epochs_supervised": 1,
     "epochs_semi_supervised": 1,
+    "epochs_clustering": 1,
+    "cluster_counts": [16],
+    "clustering_runs": 1,
+    "validation_size_clustering": 500,
 }
 PAPER_ERROR = {100: 1.90, 1000: 1.60}  # Makhzani et al. 2015, table 2 (MNIST, %)
+# Makhzani et al. 2015, table 3: MNIST test error (%) of unsupervised clustering.
+PAPER_CLUSTERING_ERROR = {16: 9.55, 30: 4.10}
 TOLERANCES = {
     "default": {"rtol": 0.1},
     "energy_distance": {"atol": 0.1, "rtol": 0.0},
@@ -148,6 +185,8 @@ TOLERANCES = {
     "supervised.z_probe_accuracy.knn": {"atol": 0.05, "rtol": 0.0},
     "aae_test_error": {"atol": 2.0, "rtol": 0.0},
     "baseline_test_error": {"atol": 2.0, "rtol": 0.0},
+    "clustering.test_error": {"atol": 5.0, "rtol": 0.0},
+    "clustering.cluster_sizes": {"atol": 1000, "rtol": 0.0},
 }
 
 
@@ -256,6 +295,168 @@ def build_semi_supervised(settings, image_shape, num_classes, seed, steps=None):
         supervised_optimizer=adam(settings["supervised_learning_rate"]),
     )
     return model
+
+
+def build_clustering(settings, image_shape, num_clusters, seed):
+    """The clustering AAE: the semi-supervised networks, y over `num_clusters`."""
+    import keras_latent as kl
+
+    units, dim = tuple(settings["hidden_units"]), settings["latent_dim_clustering"]
+    model = kl.ClusteringAdversarialAutoencoder(
+        kl.build_encoder(
+            image_shape, dim, units, num_classes=num_clusters,
+            batch_norm=settings["batch_norm_clustering"], seed=seed,
+        ),
+        kl.build_decoder(image_shape, dim, units, num_classes=num_clusters),
+        kl.build_code_discriminator(dim, units, name="d_gauss"),
+        kl.build_code_discriminator(num_clusters, units, name="d_cat"),
+        num_clusters=num_clusters,
+        prior=kl.priors.Gaussian(dim=dim),
+        reconstruction=settings["reconstruction_semi_supervised"],
+        input_noise=settings["input_noise_clustering"],
+        seed=seed,
+    )
+    adversarial = settings["adversarial_learning_rate_clustering"]
+    model.compile(
+        autoencoder_optimizer=_adam(settings, settings["learning_rate_clustering"]),
+        discriminator_optimizer=_adam(settings, adversarial),
+        generator_optimizer=_adam(settings, adversarial),
+        category_discriminator_optimizer=_adam(settings, adversarial),
+    )
+    return model
+
+
+def clustering_error(model, validation, test):
+    """Test error (%) of the clusters, each named by the validation image it is surest of."""
+    from keras_latent import evaluation
+
+    names = evaluation.cluster_labels(model.classify(validation[0]), validation[1])
+    return 100 * evaluation.clustering_error(model.classify(test[0]), test[1], names)
+
+
+def purity_error(model, x_test, y_test):
+    """Test error (%) when each cluster takes the most common test label in it (1 -
+    purity): how far the clusters follow the digits, apart from the paper's naming
+    by a single image. Not the paper's measure."""
+    import numpy as np
+
+    from keras_latent import evaluation
+
+    q = model.classify(x_test)
+    clusters = q.argmax(axis=1)
+    names = np.array([
+        np.bincount(y_test[clusters == i]).argmax() if np.any(clusters == i) else 0
+        for i in range(q.shape[1])
+    ])
+    return 100 * evaluation.clustering_error(q, y_test, names)
+
+
+def typical_images(model, x_test, y_test, validation, per_row=10):
+    """Each cluster's test images it is surest of, a row each; `(images, row labels)`."""
+    import numpy as np
+
+    from keras_latent import evaluation
+
+    names = evaluation.cluster_labels(model.classify(validation[0]), validation[1])
+    q = model.classify(x_test)
+    clusters = q.argmax(axis=1)
+    rows, labels = [], []
+    for i, name in enumerate(names):
+        members = np.flatnonzero(clusters == i)
+        surest = members[np.argsort(-q[members, i])][:per_row]
+        row = np.zeros((per_row, *x_test.shape[1:]), x_test.dtype)  # an empty cluster: blank
+        row[: len(surest)] = x_test[surest]
+        rows.append(row)
+        labels.append(f"{i} \u2192 {name} ({len(members)})")
+    return np.concatenate(rows), labels
+
+
+def clustering_part(args, settings, data):
+    """Part 4, unsupervised clustering, for each cluster count and seed:
+    `(metrics, figure paths)`."""
+    import keras
+    import numpy as np
+
+    from keras_latent import plotting
+    from reproductions import _common
+
+    (x_train, y_train), (x_test, y_test) = data
+    held = settings["validation_size_clustering"]
+    if not 0 < held < len(x_train):
+        raise ValueError(
+            f"validation_size_clustering: expected 1 to {len(x_train) - 1} of the "
+            f"{len(x_train)} training images; got {held}."
+        )
+    validation = x_train[-held:], y_train[-held:]  # their labels name the clusters
+    x_fit = x_train[:-held]
+    checkpoints = _common.checkpoint_dir(args)
+    paths, metrics, curves = [], {}, {}
+    for count in settings["cluster_counts"]:
+        errors, runs = [], []
+        for run in range(settings["clustering_runs"]):
+            # Seeded by count and run, not by their places in the lists.
+            seed = args.seed + 1000 * count + run
+            keras.utils.set_random_seed(seed)
+            print(f"\n== 4. clustering AAE, {count} clusters, run {run + 1}")
+            tag = f"clustering_{count}_{run}"
+            model = _common.fit_or_resume(
+                lambda: build_clustering(settings, x_train.shape[1:], count, seed),
+                x_fit,
+                dict(batch_size=settings["batch_size"], epochs=settings["epochs_clustering"],
+                     verbose=2),
+                checkpoints,
+                tag,
+                _common.stamp(settings, seed, SELECTORS, clusters=count),
+                measures={"test_error": (
+                    lambda m: clustering_error(m, validation, (x_test, y_test)),
+                    settings["error_every"],
+                )},
+            )
+            errors.append(clustering_error(model, validation, (x_test, y_test)))
+            curve = _common.TRAINED[tag]["curves"]["test_error"]
+            if curve:
+                curves[f"{count} clusters, run {run + 1}"] = tuple(zip(*curve))
+            sizes = np.bincount(model.clusters(x_test), minlength=count)
+            runs.append({
+                "test_error": errors[-1],
+                "purity_error": purity_error(model, x_test, y_test),
+                "cluster_sizes": sizes.tolist(),
+                "steps": _common.TRAINED[tag]["steps"],
+                "test_error_curve": curve,
+            })
+            if run == 0:
+                images, labels = typical_images(model, x_test, y_test, validation)
+                paths.append(plotting.save(
+                    plotting.image_grid(
+                        images, ncols=10, row_labels=labels,
+                        title=f"Clustering AAE, {count} clusters: the test images each "
+                        "is surest of\n(cluster \u2192 the digit it is named, "
+                        "(test images in it))",
+                    ),
+                    os.path.join(args.out, f"clustering_{count}.png"),
+                ))
+        metrics[str(count)] = {
+            "test_error_mean": float(np.mean(errors)),
+            "test_error_std": float(np.std(errors)),
+            "paper_test_error": PAPER_CLUSTERING_ERROR.get(count),
+            "runs": runs,
+        }
+        print(f"   {count} clusters: test error {np.mean(errors):.2f} +- "
+              f"{np.std(errors):.2f} % over {len(errors)} runs (paper "
+              f"{PAPER_CLUSTERING_ERROR.get(count)} %)")
+    if curves:
+        paths.append(plotting.save(
+            plotting.curves(
+                curves,
+                levels={f"{count} clusters, paper": PAPER_CLUSTERING_ERROR.get(count)
+                        for count in settings["cluster_counts"]
+                        if count in PAPER_CLUSTERING_ERROR},
+                xlabel="training steps", ylabel="MNIST test error (%)", log_y=True,
+                title="Clustering AAE: test error while training",
+            ),
+            os.path.join(args.out, "clustering_curve.png"),
+        ))
+    return metrics, paths
 
 
 def test_error(model, x_test, y_test):
@@ -485,6 +686,7 @@ PARTS = {
     "unsupervised": unsupervised_part,
     "supervised": supervised_part,
     "semi_supervised": semi_supervised_part,
+    "clustering": clustering_part,
 }
 
 

@@ -84,6 +84,25 @@ def semi_supervised_aae(
     )
 
 
+def clustering_aae(
+    latent_dim=2, units=(32,), num_clusters=16, image_shape=IMAGE, batch_norm=False, **options
+):
+    """The semi-supervised AAE's networks without labels: y clusters (Makhzani et al. 2015)."""
+    import keras_latent as kl
+
+    options.setdefault("seed", 0)
+    return kl.ClusteringAdversarialAutoencoder(
+        kl.build_encoder(
+            image_shape, latent_dim, units, num_classes=num_clusters, batch_norm=batch_norm
+        ),
+        kl.build_decoder(image_shape, latent_dim, units, num_classes=num_clusters),
+        kl.build_code_discriminator(latent_dim, units),
+        kl.build_code_discriminator(num_clusters, units, name="category_discriminator"),
+        num_clusters=num_clusters,
+        **options,
+    )
+
+
 def disentangling_ae(
     z_dim=4, s_dim=4, units=(32,), image_shape=IMAGE, num_classes=10, dropout=None, **options
 ):

@@ -66,6 +66,7 @@ MODELS = {
     "aae": families.aae,
     "supervised": families.supervised_aae,
     "semi_supervised": families.semi_supervised_aae,
+    "clustering": families.clustering_aae,
     "disentangling": families.disentangling_ae,
     "info_gan": families.info_gan,
     "conditional_vae": families.conditional_vae,
@@ -96,6 +97,10 @@ BAD_INPUTS = [
     ("semi_supervised", "fit", lambda m: m.fit(dataset(X, np.eye(10)[Y]), epochs=1, verbose=0), "y"),
     ("semi_supervised", "fit", lambda m: m.fit(dataset(X, with_labels(-2)), epochs=1, verbose=0), "y"),
     ("semi_supervised", "fit", lambda m: m.fit(kl.data.semi_supervised_dataset(X, Y, batch_size=17)), "batch_size"),
+    ("clustering", "fit", lambda m: m.fit(X, Y, **FIT), "y"),
+    ("clustering", "fit", lambda m: m.fit(dataset(nan_images()), epochs=1, verbose=0), "x"),
+    ("clustering", "evaluate", lambda m: m.evaluate(X, Y, verbose=0), "y"),
+    ("clustering", "sample", lambda m: m.sample(2, clusters=[0, 16]), "clusters"),
     ("aae", "evaluate", lambda m: m.evaluate(nan_images(), verbose=0), "x"),
     ("aae", "evaluate", lambda m: m.evaluate(dataset(X * 255), verbose=0), "x"),
     ("supervised", "evaluate", lambda m: m.evaluate(X, with_labels(10), verbose=0), "y"),
@@ -197,6 +202,11 @@ BAD_INPUTS = [
 ]
 
 
+# The tests that share the `models` fixture run on one pytest-xdist worker, which
+# builds it once (`--dist loadgroup` in setup.cfg).
+SHARED_MODELS = pytest.mark.xdist_group("reliability_models")
+
+
 @pytest.fixture(scope="module")
 def models():
     built = {}
@@ -206,6 +216,7 @@ def models():
     return built
 
 
+@SHARED_MODELS
 @pytest.mark.parametrize(
     "model, entry, call, argument",
     BAD_INPUTS,
@@ -216,6 +227,7 @@ def test_bad_input_raises_value_error_naming_the_argument(models, model, entry, 
         call(models[model])
 
 
+@SHARED_MODELS
 def test_an_empty_dataset_moves_no_optimizer(models):
     # Without XLA (InfoGAN's convolutions on a CPU) Keras would count a step per epoch.
     model = models["info_gan"]
@@ -225,6 +237,7 @@ def test_an_empty_dataset_moves_no_optimizer(models):
     assert before == {r: int(getattr(model, r).iterations.numpy()) for r in model.optimizer_roles()}
 
 
+@SHARED_MODELS
 def test_a_labelled_model_predicts_a_dataset_of_dicts_as_the_arrays(models):
     model = models["conditional_vae"]
     inputs = {"images": X, "labels": Y}
@@ -234,6 +247,7 @@ def test_a_labelled_model_predicts_a_dataset_of_dicts_as_the_arrays(models):
     )
 
 
+@SHARED_MODELS
 def test_one_bad_batch_deep_in_a_dataset_is_caught_when_read(models):
     y = np.tile(Y, 4)
     y[-1] = 10  # the last batch alone is bad
@@ -244,6 +258,7 @@ def test_one_bad_batch_deep_in_a_dataset_is_caught_when_read(models):
     assert model.autoencoder_optimizer.iterations.numpy() > before  # the good batches had trained
 
 
+@SHARED_MODELS
 def test_semi_supervised_decodes_what_it_encodes_and_samples(models):
     model = models["semi_supervised"]
     y, z = model.encode(X)
@@ -254,6 +269,7 @@ def test_semi_supervised_decodes_what_it_encodes_and_samples(models):
     assert model.sample(4, seed=1).shape == (4, 28, 28, 1)
 
 
+@SHARED_MODELS
 def test_supervised_decode_reads_one_hot_labels_as_integers(models):
     model = models["supervised"]
     z = np.zeros((3, 3), "float32")

@@ -121,8 +121,10 @@ class CheckedInputs(keras.Model):
                 )
             if start is not None:
                 x = start(x)
+            # A model that takes no labels leaves a dataset's labels unread.
             x = data.check_batches(
-                x, num_classes=self.num_classes, allow_unlabelled=self.accepts_unlabelled
+                x, num_classes=self.num_classes if self.takes_y else None,
+                allow_unlabelled=self.accepts_unlabelled,
             )
         return x
 

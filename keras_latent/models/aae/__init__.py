@@ -7,6 +7,9 @@ from keras_latent.models.aae.builders import (
     build_decoder,
     build_encoder,
 )
+from keras_latent.models.aae.clustering_adversarial_autoencoder import (
+    ClusteringAdversarialAutoencoder,
+)
 from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (
     SemiSupervisedAdversarialAutoencoder,
 )

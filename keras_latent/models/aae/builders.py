@@ -37,9 +37,14 @@ def _offset(seed, offset):
     return None if seed is None else seed + offset
 
 
-def _hidden(h, hidden_units, prefix, dropout=0.0, seed=None):
+def _hidden(h, hidden_units, prefix, dropout=0.0, seed=None, batch_norm=False):
     for i, units in enumerate(hidden_units):
-        h = layers.Dense(units, activation="relu", name=f"{prefix}_dense_{i}")(h)
+        if batch_norm:
+            h = layers.Dense(units, name=f"{prefix}_dense_{i}")(h)
+            h = layers.BatchNormalization(name=f"{prefix}_batch_norm_{i}")(h)
+            h = layers.ReLU(name=f"{prefix}_relu_{i}")(h)
+        else:
+            h = layers.Dense(units, activation="relu", name=f"{prefix}_dense_{i}")(h)
         if dropout:
             h = layers.Dropout(dropout, seed=_offset(seed, 2 + i), name=f"{prefix}_dropout_{i}")(h)
     return h
@@ -54,6 +59,7 @@ def build_encoder(
     dropout=0.0,
     random_shift=0.0,
     random_rotation=0.0,
+    batch_norm=False,
     seed=None,
     name="encoder",
 ):
@@ -86,6 +92,11 @@ def build_encoder(
             its centre, in degrees either way (drawn like the shifts, before
             them; empty corners stay 0): data augmentation, a `RandomRotation`
             layer. Defaults to 0.
+        batch_norm: bool. Batch normalisation before each hidden ReLU. It
+            centres the features the `y` head reads, so that its first argmax
+            differs from image to image; without it the clustering AAE's y can
+            fall into one cluster at the start (docs/aae_guide.md). Not in the
+            paper. Defaults to False.
         seed: int or None. Seed of the sampling, dropout, shift and rotation
             layers.
         name: str. Defaults to `"encoder"`.
@@ -116,7 +127,7 @@ def build_encoder(
             random_shift / height, random_shift / width, fill_mode="constant",
             seed=_offset(seed, 1), name="random_shift",
         )(h)
-    h = _hidden(layers.Flatten()(h), hidden_units, "encoder", dropout, seed)
+    h = _hidden(layers.Flatten()(h), hidden_units, "encoder", dropout, seed, batch_norm)
     if variational:
         mean = layers.Dense(latent_dim, name="z_mean")(h)
         log_var = layers.Dense(latent_dim, name="z_log_var")(h)
@@ -188,7 +199,8 @@ def build_decoder(
 
 
 def build_code_discriminator(
-    latent_dim=2, hidden_units=(1000, 1000), num_classes=None, name="discriminator"
+    latent_dim=2, hidden_units=(1000, 1000), num_classes=None, input_noise=0.0, seed=None,
+    name="discriminator",
 ):
     """MLP discriminator on codes (not images): ReLU layers and one logit (real = prior).
 
@@ -198,9 +210,21 @@ def build_code_discriminator(
         hidden_units: tuple of ints. Defaults to `(1000, 1000)`.
         num_classes: int or None. When given, the discriminator takes `[z,
             label]` with a one-hot label of this size (paper sec. 4, fig. 6).
+        input_noise: float >= 0. Standard deviation of Gaussian noise added to
+            the code in training (instance noise; not the label), fresh for
+            prior draws and codes alike: a `D_cat` that cannot tell a nearly
+            one-hot y from a one-hot draw stops pushing y's softmax to saturate,
+            where its gradient vanishes. Not in the paper. Defaults to 0.
+        seed: int or None. Seed of the noise.
         name: str. Defaults to `"discriminator"`.
     """
+    if not isinstance(input_noise, numbers.Real) or input_noise < 0:
+        raise ValueError(f"input_noise: expected a standard deviation >= 0; got {input_noise!r}.")
     inputs, h = _code_inputs(latent_dim, num_classes, label_first=False)
+    if input_noise:
+        code = inputs[0] if isinstance(inputs, list) else inputs
+        noisy = layers.GaussianNoise(input_noise, seed=seed, name="input_noise")(code)
+        h = noisy if code is h else layers.Concatenate()([noisy, *inputs[1:]])
     h = _hidden(h, hidden_units, "discriminator")
     logit = layers.Dense(1, name="logit")(h)
     return keras.Model(inputs, logit, name=name)

@@ -184,9 +184,9 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
                 "consistency_weight > 0 too, or leave teacher_decay at 0."
             )
         self.check_networks()
-        self.add_trackers(
-            "recon_loss", "d_loss", "g_loss", "d_accuracy", "d_cat_loss", "supervised_loss"
-        )
+        self.add_trackers("recon_loss", "d_loss", "g_loss", "d_accuracy", "d_cat_loss")
+        if self.takes_y:  # not the clustering AAE, which learns without labels
+            self.add_trackers("supervised_loss")
         if self.consistency_weight:
             self.add_trackers("consistency_loss")
         if self.virtual_adversarial_weight:

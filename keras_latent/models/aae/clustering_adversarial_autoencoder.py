@@ -1,0 +1,143 @@
+"""The clustering AAE: the semi-supervised AAE's networks, trained without labels."""
+
+import keras
+
+from keras_latent.checks import check_count
+from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (
+    SemiSupervisedAdversarialAutoencoder,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_latent")
+class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
+    """AAE whose categorical code y sorts unlabelled images into clusters.
+
+    The semi-supervised AAE's networks and its first two phases, with no
+    supervised phase and no labels anywhere: the encoder outputs `[y, z]`, y a
+    softmax over `num_clusters`; `category_discriminator` (D_cat) holds y to
+    one-hot draws of a uniform categorical, so each image goes to one cluster
+    and the clusters are used equally; `discriminator` (D_gauss) holds the style
+    z to its prior; the decoder reconstructs from `[y, z]`. With a small z, the
+    decoder needs y to say what z cannot, and y comes to name the digit (or a
+    style of it). Each step:
+
+    1. reconstruction: encoder and decoder (`autoencoder_optimizer`);
+    2. regularisation: D_gauss (`discriminator_optimizer`), D_cat
+       (`category_discriminator_optimizer`), then the encoder against both
+       (`generator_optimizer`), from one encoder pass.
+
+    `fit(x)` takes images alone and refuses labels. `predict(x)` returns
+    cluster probabilities q(y | x), `clusters(x)` each image's cluster; to name
+    the clusters with a few labelled images, see
+    `keras_latent.evaluation.cluster_labels`.
+
+    Args:
+        encoder: `keras.Model`. Images to `[y (num_clusters,), z (latent_dim,)]`,
+            e.g. `build_encoder(..., num_classes=16)`.
+        decoder: `keras.Model`. `[y, z]` to images, e.g.
+            `build_decoder(..., num_classes=16)`.
+        discriminator: `keras.Model`. D_gauss, z to one logit.
+        category_discriminator: `keras.Model`. D_cat, y to one logit, e.g.
+            `build_code_discriminator(latent_dim=16, name="category_discriminator")`.
+        num_clusters: int >= 2. Defaults to 16.
+        prior: str or `Prior` for z. Defaults to `"gaussian"`.
+        reconstruction: str. `"bce"`, `"mse"` or `"mae"`. Defaults to `"mse"`.
+        input_noise: float >= 0. Standard deviation of Gaussian noise added to
+            the encoder's input in every training update (the target stays
+            clean). Defaults to 0.
+        seed: int or None. Seed of the model's random draws.
+        **kwargs: passed to `keras.Model` (`name`, `dtype`).
+
+    Example:
+
+    >>> import keras_latent as kl
+    >>> (x, y), (x_test, y_test) = kl.data.load_dataset("digits")
+    >>> aae = kl.ClusteringAdversarialAutoencoder(
+    ...     kl.build_encoder(x.shape[1:], latent_dim=2, hidden_units=(64,), num_classes=16),
+    ...     kl.build_decoder(x.shape[1:], latent_dim=2, hidden_units=(64,), num_classes=16),
+    ...     kl.build_code_discriminator(latent_dim=2, hidden_units=(64,)),
+    ...     kl.build_code_discriminator(latent_dim=16, hidden_units=(64,)),
+    ...     num_clusters=16, seed=0)
+    >>> aae.compile()
+    >>> history = aae.fit(x, epochs=1, batch_size=64, verbose=0)
+    >>> aae.clusters(x_test).shape
+    (359,)
+
+    Reference:
+        Makhzani et al. 2015, sec. 6 (unsupervised clustering), table 3, fig. 9.
+    """
+
+    takes_y = False
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        discriminator,
+        category_discriminator,
+        num_clusters=16,
+        prior="gaussian",
+        reconstruction="mse",
+        input_noise=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        num_clusters = check_count(num_clusters, "num_clusters")
+        if num_clusters < 2:
+            raise ValueError(f"num_clusters: expected at least 2; got {num_clusters}.")
+        super().__init__(
+            encoder,
+            decoder,
+            discriminator,
+            category_discriminator,
+            num_classes=num_clusters,
+            prior=prior,
+            reconstruction=reconstruction,
+            input_noise=input_noise,
+            seed=seed,
+            **kwargs,
+        )
+
+    @property
+    def num_clusters(self):
+        return self.num_classes
+
+    def optimizer_roles(self):
+        roles = super().optimizer_roles()
+        del roles["supervised_optimizer"]
+        return roles
+
+    def train_step(self, batch):
+        x = keras.utils.unpack_x_y_sample_weight(batch)[0]  # a dataset's labels stay out
+        self.update("autoencoder_optimizer", self.reconstruction_loss, x, None)
+        self.update("generator_optimizer", self.regularization_loss, x, None)
+        return self.results()
+
+    def test_step(self, batch):
+        return super().test_step(keras.utils.unpack_x_y_sample_weight(batch)[0])
+
+    def clusters(self, x, batch_size=256):
+        """The cluster of each image `x`: the argmax of q(y | x), ints `(N,)`."""
+        return self.classify(x, batch_size=batch_size).argmax(axis=1)
+
+    def sample(self, n, clusters=None, seed=None):
+        """Decodes `n` prior draws of z as `clusters` (default: drawn uniformly)."""
+        n = check_count(n)
+        if clusters is not None:
+            clusters = self.checked_labels(clusters, n, name="clusters")
+        return super().sample(n, labels=clusters, seed=seed)
+
+    def get_config(self):
+        serialize = keras.saving.serialize_keras_object
+        return {
+            # The base's own keys: this model takes none of the semi-supervised ones.
+            **super(SemiSupervisedAdversarialAutoencoder, self).get_config(),
+            "encoder": serialize(self.encoder),
+            "decoder": serialize(self.decoder),
+            "discriminator": serialize(self.discriminator),
+            "category_discriminator": serialize(self.category_discriminator),
+            "num_clusters": self.num_clusters,
+            "prior": serialize(self.prior),
+            "reconstruction": self.reconstruction,
+            "input_noise": self.input_noise,
+        }

@@ -1,0 +1,105 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_latent as kl
+from keras_latent import evaluation
+from tests import families
+from tests.helpers import assert_saved_model_round_trip
+
+
+def test_each_cluster_is_named_by_its_surest_validation_image():
+    # Three clusters; cluster 1 is surest of image 2 (a 7), cluster 2 of image 4.
+    validation = np.array([
+        [0.8, 0.1, 0.1],  # a 4, the surest of cluster 0
+        [0.6, 0.3, 0.1],
+        [0.1, 0.9, 0.0],  # a 7
+        [0.2, 0.7, 0.1],
+        [0.1, 0.1, 0.8],  # a 7: clusters 1 and 2 both become 7s
+    ])
+    names = evaluation.cluster_labels(validation, np.array([4, 1, 7, 1, 7]))
+    np.testing.assert_array_equal(names, [4, 7, 7])
+    test = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6], [0.5, 0.4, 0.1]])
+    # Predicted 4, 7, 7, 4 against 4, 7, 1, 1: two wrong.
+    assert evaluation.clustering_error(test, np.array([4, 7, 1, 1]), names) == 0.5
+
+
+def test_cluster_naming_rejects_bad_input():
+    q = np.full((4, 3), 1 / 3)
+    with pytest.raises(ValueError, match="labels: expected one label per image"):
+        evaluation.cluster_labels(q, np.arange(3))
+    with pytest.raises(ValueError, match="labels: expected 4 integer labels >= 0"):
+        evaluation.cluster_labels(q, np.array([0.0, 1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="probabilities: expected finite numbers"):
+        evaluation.cluster_labels(np.full((4, 3), np.nan), np.arange(4))
+    with pytest.raises(ValueError, match=r"names: expected one integer label per cluster, shape \(3,\)"):
+        evaluation.clustering_error(q, np.arange(4), np.arange(4))
+
+
+def trained_weights(x):
+    keras.utils.set_random_seed(0)  # the same initial weights every time
+    model = families.clustering_aae(num_clusters=4)
+    model.compile(jit_compile=False)  # XLA: no bearing here, and slow to compile
+    model.fit(x, epochs=1, verbose=0)
+    return [w.numpy() for w in model.weights]
+
+
+def test_no_label_reaches_any_loss(images):
+    model = families.clustering_aae(num_clusters=4)
+    assert "supervised_optimizer" not in model.optimizer_roles()
+    assert "supervised_loss" not in [m.name for m in model.metrics]
+    model.compile()
+    with pytest.raises(ValueError, match="y: this ClusteringAdversarialAutoencoder trains without labels"):
+        model.fit(images, np.arange(32) % 4, epochs=1, verbose=0)
+    # A dataset's labels are read past (with a warning), whatever they are, even out
+    # of the cluster range: every weight ends as it does from the images alone.
+    alone = trained_weights(tf.data.Dataset.from_tensor_slices(images).batch(8))
+    labels = np.arange(32) % 10  # 4 clusters: labels out of their range pass too
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
+    with pytest.warns(UserWarning, match="the dataset's labels are not used"):
+        weights = trained_weights(dataset)
+    for a, b in zip(alone, weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_clusters_are_the_argmax_of_q_and_sample_decodes_them(images):
+    model = families.clustering_aae(num_clusters=4)
+    q = model.classify(images)
+    assert q.shape == (32, 4)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(model.clusters(images), q.argmax(axis=1))
+    assert model.sample(5, clusters=[0, 1, 2, 3, 3], seed=0).shape == (5, 28, 28, 1)
+    with pytest.raises(ValueError, match=r"clusters: expected 2 integer labels in \[0, 3\]"):
+        model.sample(2, clusters=[0, 4])
+    with pytest.raises(ValueError, match="num_clusters: expected at least 2"):
+        families.clustering_aae(num_clusters=1)
+
+
+def test_saved_model_round_trip(images, tmp_path):
+    # Batch normalisation too: its moving statistics come back with the weights.
+    model = families.clustering_aae(num_clusters=5, input_noise=0.1, batch_norm=True)
+    model.compile()
+    model.fit(images, batch_size=16, epochs=1, verbose=0)
+    loaded = assert_saved_model_round_trip(model, images, tmp_path)
+    assert loaded.num_clusters == 5 and loaded.input_noise == 0.1
+    assert loaded.compiled and loaded.category_discriminator_optimizer.iterations.numpy() == 2
+    loaded.fit(images, batch_size=16, epochs=1, verbose=0)
+
+
+def test_clusters_are_used_and_follow_the_digits(mnist_subset):
+    (x, y), (xt, yt) = mnist_subset
+    # Batch normalisation: without it y falls into one cluster on the small digits
+    # set within these steps (docs/aae_guide.md). D_cat 10x faster than the autoencoder.
+    model = families.clustering_aae(units=(256,), num_clusters=16, batch_norm=True)
+    adam = lambda rate: keras.optimizers.Adam(rate, beta_1=0.5)  # noqa: E731
+    model.compile(
+        autoencoder_optimizer=adam(1e-3), discriminator_optimizer=adam(1e-2),
+        generator_optimizer=adam(1e-2), category_discriminator_optimizer=adam(1e-2),
+    )
+    model.fit(x, batch_size=50, epochs=-(-300 * 50 // len(x)), verbose=0)  # 300 steps
+    clusters = model.clusters(xt)
+    assert len(np.unique(clusters)) >= 4  # all in one: a collapsed y
+    names = evaluation.cluster_labels(model.classify(x[:1000]), y[:1000])
+    error = evaluation.clustering_error(model.classify(xt), yt, names)
+    assert error < 0.8  # one cluster for all: about 0.9
