@@ -158,7 +158,8 @@ def cluster_labels(probabilities, labels):
 
     For each cluster i, the image with the largest q(y_i | x) names the cluster
     (Makhzani et al. 2015, sec. 6: one labelled image per cluster, taken from a
-    validation set). Several clusters may get one label; a label may get none.
+    validation set; on a tie, the first such image). Several clusters may get one
+    label; a label may get none.
 
     Args:
         probabilities: array `(n, num_clusters)`, q(y | x) of `n` images.
@@ -195,9 +196,13 @@ def clustering_error(probabilities, labels, names):
     probabilities = _check_codes(probabilities, "probabilities")
     labels = _check_cluster_labels(labels, len(probabilities))
     names = np.asarray(names)
-    if names.shape != (probabilities.shape[1],) or not np.issubdtype(names.dtype, np.integer):
+    if (
+        names.shape != (probabilities.shape[1],)
+        or not np.issubdtype(names.dtype, np.integer)
+        or np.any(names < 0)
+    ):
         raise ValueError(
-            f"names: expected one integer label per cluster, shape "
+            f"names: expected one integer label >= 0 per cluster, shape "
             f"({probabilities.shape[1]},); got shape {names.shape} and dtype {names.dtype}."
         )
     return float(np.mean(names[probabilities.argmax(axis=1)] != labels))

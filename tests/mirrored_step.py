@@ -96,6 +96,8 @@ VARIANTS = {
         input_noise=0.3, consistency_weight=10.0, teacher_decay=0.5,
         virtual_adversarial_weight=1.0,
     ),
+    # No labels; batch normalisation synchronized across replicas.
+    "clustering_aae": variant("clustering_aae", num_clusters=4, batch_norm=True),
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.
     "disentangling_ae": variant("disentangling_ae", _labels(), dropout=0.0, clf_z_steps=1),

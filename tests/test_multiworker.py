@@ -14,7 +14,10 @@ import pytest
 from tests import mirrored_step
 from tests.helpers import local_cluster
 
-pytestmark = pytest.mark.multiworker
+# One pytest-xdist worker runs the module: its clusters take free ports one after
+# another (`local_cluster` frees a port before its worker binds it), and its shared
+# fixture is built once.
+pytestmark = [pytest.mark.multiworker, pytest.mark.xdist_group("multiworker")]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKERS = 2
@@ -80,8 +83,6 @@ def worker_steps(tmp_path_factory):
     return rows, backups
 
 
-# One pytest-xdist worker runs these, so that the cluster's steps run once.
-@pytest.mark.xdist_group("worker_steps")
 @pytest.mark.parametrize("variant", FAMILIES)
 def test_one_step_across_two_workers_matches_one_step_on_one_device(worker_steps, variant):
     rows, backups = worker_steps

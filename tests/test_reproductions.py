@@ -264,8 +264,7 @@ class Killed(Exception):
 
 
 @pytest.mark.mnist
-def test_vae_gan_quick_killed_and_resumed(tmp_path, monkeypatch, capsys):
-    # Loading the finished models back is `test_common`'s (every script shares it).
+def test_vae_gan_quick_killed_resumed_and_reloaded(tmp_path, monkeypatch, capsys):
     from PIL import Image
 
     from keras_latent import checkpoints
@@ -289,23 +288,31 @@ def test_vae_gan_quick_killed_and_resumed(tmp_path, monkeypatch, capsys):
     steps = settings["epochs"] * settings["steps_per_epoch"]
     frames = len(range(0, steps + 1, settings["grid_every"]))  # at 0, 5 and 10 steps
     gif = str(tmp_path / "grids" / f"manifold_{settings['gif_label']}.gif")
-    paths = vae_gan.main(argv)
-    assert "resuming after epoch 1" in capsys.readouterr().out  # the leg this test means to run
-    names = {os.path.basename(p) for p in paths}
-    assert {"reconstructions.png", "manifold_cvae.png", "manifold_vae_gan.png",
-            "style_transfer.png", "codes.png", "manifold_7.gif", "metrics.json"} <= names
-    for path in paths:
-        assert os.path.getsize(path) > 500
-    # Every leg's frames, not only those of the leg that wrote the GIF.
-    assert Image.open(gif).n_frames == frames
+    legs = []
+    for leg, options in (
+        ("resuming after epoch 1", ["--keep-checkpoints"]),
+        ("vae_gan_2: loading the finished model", []),
+    ):
+        paths = vae_gan.main(argv + options)
+        assert leg in capsys.readouterr().out  # the leg this test means to run
+        names = {os.path.basename(p) for p in paths}
+        assert {"reconstructions.png", "manifold_cvae.png", "manifold_vae_gan.png",
+                "style_transfer.png", "codes.png", "manifold_7.gif", "metrics.json"} <= names
+        for path in paths:
+            assert os.path.getsize(path) > 500
+        # Every leg's frames, not only those of the leg that wrote the GIF.
+        assert Image.open(gif).n_frames == frames
+        legs.append(read_metrics(tmp_path)["metrics"])
     assert not os.path.exists(tmp_path / "checkpoints")  # --quick drops them at the end
-    resumed = read_metrics(tmp_path)["metrics"]
+    resumed, loaded = legs
     assert resumed["steps"] == 10
     for tag in ("cvae_2", "vae_gan_2"):
         assert 0 < resumed[tag]["reconstruction_bce"] < 1
+        assert set(loaded[tag]) == set(resumed[tag])
     # The article's balancing rule ran: at least one update of each player a step.
     for key in ("mean_d_steps_taken", "mean_g_steps_taken"):
         assert 1 <= resumed["vae_gan_2"][key] <= 3
+        assert loaded["vae_gan_2"][key] == resumed["vae_gan_2"][key]
 
 
 @pytest.mark.mnist

@@ -41,7 +41,8 @@ def _hidden(h, hidden_units, prefix, dropout=0.0, seed=None, batch_norm=False):
     for i, units in enumerate(hidden_units):
         if batch_norm:
             h = layers.Dense(units, name=f"{prefix}_dense_{i}")(h)
-            h = layers.BatchNormalization(name=f"{prefix}_batch_norm_{i}")(h)
+            # Synchronized: under a strategy the statistics are the global batch's.
+            h = layers.BatchNormalization(synchronized=True, name=f"{prefix}_batch_norm_{i}")(h)
             h = layers.ReLU(name=f"{prefix}_relu_{i}")(h)
         else:
             h = layers.Dense(units, activation="relu", name=f"{prefix}_dense_{i}")(h)
@@ -110,6 +111,8 @@ def build_encoder(
             f"random_shift: expected a shift in pixels in [0, {min(input_shape[:2])}); "
             f"got {random_shift!r}."
         )
+    if not isinstance(batch_norm, bool):
+        raise ValueError(f"batch_norm: expected True or False; got {batch_norm!r}.")
     if not isinstance(random_rotation, numbers.Real) or not 0 <= random_rotation <= 180:
         raise ValueError(
             f"random_rotation: expected an angle in degrees in [0, 180]; got {random_rotation!r}."
@@ -199,8 +202,7 @@ def build_decoder(
 
 
 def build_code_discriminator(
-    latent_dim=2, hidden_units=(1000, 1000), num_classes=None, input_noise=0.0, seed=None,
-    name="discriminator",
+    latent_dim=2, hidden_units=(1000, 1000), num_classes=None, name="discriminator"
 ):
     """MLP discriminator on codes (not images): ReLU layers and one logit (real = prior).
 
@@ -210,21 +212,9 @@ def build_code_discriminator(
         hidden_units: tuple of ints. Defaults to `(1000, 1000)`.
         num_classes: int or None. When given, the discriminator takes `[z,
             label]` with a one-hot label of this size (paper sec. 4, fig. 6).
-        input_noise: float >= 0. Standard deviation of Gaussian noise added to
-            the code in training (instance noise; not the label), fresh for
-            prior draws and codes alike: a `D_cat` that cannot tell a nearly
-            one-hot y from a one-hot draw stops pushing y's softmax to saturate,
-            where its gradient vanishes. Not in the paper. Defaults to 0.
-        seed: int or None. Seed of the noise.
         name: str. Defaults to `"discriminator"`.
     """
-    if not isinstance(input_noise, numbers.Real) or input_noise < 0:
-        raise ValueError(f"input_noise: expected a standard deviation >= 0; got {input_noise!r}.")
     inputs, h = _code_inputs(latent_dim, num_classes, label_first=False)
-    if input_noise:
-        code = inputs[0] if isinstance(inputs, list) else inputs
-        noisy = layers.GaussianNoise(input_noise, seed=seed, name="input_noise")(code)
-        h = noisy if code is h else layers.Concatenate()([noisy, *inputs[1:]])
     h = _hidden(h, hidden_units, "discriminator")
     logit = layers.Dense(1, name="logit")(h)
     return keras.Model(inputs, logit, name=name)

@@ -8,6 +8,14 @@ from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (
 )
 
 
+# The semi-supervised AAE's options that need labels or a supervised phase.
+SEMI_SUPERVISED_ONLY = (
+    "num_classes", "unsupervised_rows", "conditional_discriminator", "consistency_weight",
+    "consistency_rampup", "teacher_decay", "virtual_adversarial_weight",
+    "virtual_adversarial_radius",
+)
+
+
 @keras.saving.register_keras_serializable(package="keras_latent")
 class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
     """AAE whose categorical code y sorts unlabelled images into clusters.
@@ -26,7 +34,8 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
        (`category_discriminator_optimizer`), then the encoder against both
        (`generator_optimizer`), from one encoder pass.
 
-    `fit(x)` takes images alone and refuses labels. `predict(x)` returns
+    `fit(x)` takes images alone: it refuses a `y`, and leaves a dataset's labels
+    unread (with a warning). `predict(x)` returns
     cluster probabilities q(y | x), `clusters(x)` each image's cluster; to name
     the clusters with a few labelled images, see
     `keras_latent.evaluation.cluster_labels`.
@@ -82,6 +91,12 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         seed=None,
         **kwargs,
     ):
+        for key in SEMI_SUPERVISED_ONLY:
+            if key in kwargs:
+                raise ValueError(
+                    f"{key}: the clustering AAE has no supervised phase or labels, so "
+                    f"it takes no {key} (SemiSupervisedAdversarialAutoencoder does)."
+                )
         num_clusters = check_count(num_clusters, "num_clusters")
         if num_clusters < 2:
             raise ValueError(f"num_clusters: expected at least 2; got {num_clusters}.")
@@ -121,7 +136,8 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         return self.classify(x, batch_size=batch_size).argmax(axis=1)
 
     def sample(self, n, clusters=None, seed=None):
-        """Decodes `n` prior draws of z as `clusters` (default: drawn uniformly)."""
+        """Decodes `n` prior draws of z as `clusters` (default: drawn uniformly);
+        the semi-supervised AAE's `labels`, named for what they are here."""
         n = check_count(n)
         if clusters is not None:
             clusters = self.checked_labels(clusters, n, name="clusters")
