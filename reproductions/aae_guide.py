@@ -326,23 +326,29 @@ def build_clustering(settings, image_shape, num_clusters, seed):
     return model
 
 
+def cluster_names(model, validation):
+    """Each cluster's label: that of the validation image it is surest of."""
+    from keras_latent import evaluation
+
+    return evaluation.cluster_labels(model.classify(validation[0]), validation[1])
+
+
 def clustering_error(model, validation, test):
     """Test error (%) of the clusters, each named by the validation image it is surest of."""
     from keras_latent import evaluation
 
-    names = evaluation.cluster_labels(model.classify(validation[0]), validation[1])
+    names = cluster_names(model, validation)
     return 100 * evaluation.clustering_error(model.classify(test[0]), test[1], names)
 
 
-def purity_error(model, x_test, y_test):
+def purity_error(q, y_test):
     """Test error (%) when each cluster takes the most common test label in it (1 -
-    purity): how far the clusters follow the digits, apart from the paper's naming
-    by a single image. Not the paper's measure."""
+    purity), for the test images' q(y | x): how far the clusters follow the digits,
+    apart from the paper's naming by a single image. Not the paper's measure."""
     import numpy as np
 
     from keras_latent import evaluation
 
-    q = model.classify(x_test)
     clusters = q.argmax(axis=1)
     names = np.array([
         np.bincount(y_test[clusters == i]).argmax() if np.any(clusters == i) else 0
@@ -351,14 +357,11 @@ def purity_error(model, x_test, y_test):
     return 100 * evaluation.clustering_error(q, y_test, names)
 
 
-def typical_images(model, x_test, y_test, validation, per_row=10):
-    """Each cluster's test images it is surest of, a row each; `(images, row labels)`."""
+def typical_images(q, x_test, names, per_row=10):
+    """Each cluster's test images it is surest of, a row each, for the test images'
+    q(y | x) and the clusters' `names`; `(images, row labels)`."""
     import numpy as np
 
-    from keras_latent import evaluation
-
-    names = evaluation.cluster_labels(model.classify(validation[0]), validation[1])
-    q = model.classify(x_test)
     clusters = q.argmax(axis=1)
     rows, labels = [], []
     for i, name in enumerate(names):
@@ -377,7 +380,7 @@ def clustering_part(args, settings, data):
     import keras
     import numpy as np
 
-    from keras_latent import plotting
+    from keras_latent import evaluation, plotting
     from reproductions import _common
 
     (x_train, y_train), (x_test, y_test) = data
@@ -412,20 +415,21 @@ def clustering_part(args, settings, data):
                     settings["error_every"],
                 )},
             )
-            errors.append(clustering_error(model, validation, (x_test, y_test)))
+            q, names = model.classify(x_test), cluster_names(model, validation)
+            errors.append(100 * evaluation.clustering_error(q, y_test, names))
             curve = _common.TRAINED[tag]["curves"]["test_error"]
             if curve:
                 curves[f"{count} clusters, run {run + 1}"] = tuple(zip(*curve))
-            sizes = np.bincount(model.clusters(x_test), minlength=count)
+            sizes = np.bincount(q.argmax(axis=1), minlength=count)
             runs.append({
                 "test_error": errors[-1],
-                "purity_error": purity_error(model, x_test, y_test),
+                "purity_error": purity_error(q, y_test),
                 "cluster_sizes": sizes.tolist(),
                 "steps": _common.TRAINED[tag]["steps"],
                 "test_error_curve": curve,
             })
             if run == 0:
-                images, labels = typical_images(model, x_test, y_test, validation)
+                images, labels = typical_images(q, x_test, names)
                 paths.append(plotting.save(
                     plotting.image_grid(
                         images, ncols=10, row_labels=labels,
