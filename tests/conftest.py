@@ -18,6 +18,20 @@ def mnist_subset():
     return (x[:4000], y[:4000]), (xt[:1000], yt[:1000])
 
 
+@pytest.fixture(autouse=True)
+def no_xla_by_default(request, monkeypatch):
+    """Models train without XLA in tests, except in tests marked `xla`.
+
+    XLA compiles each small model for seconds to run it for a few steps; the
+    tests of what XLA changes (the default itself, pinned weights) are marked.
+    Subprocesses keep the package's default.
+    """
+    if request.node.get_closest_marker("xla") is None:
+        from keras_latent.models.multi_optimizer_model import MultiOptimizerModel
+
+        monkeypatch.setattr(MultiOptimizerModel, "default_jit_compile", lambda self: False)
+
+
 @pytest.fixture
 def images():
     rng = np.random.default_rng(0)

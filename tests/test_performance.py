@@ -50,6 +50,7 @@ def test_steps_per_execution_and_xla_train_and_survive_the_compile_config(images
     assert model.get_compile_config()["steps_per_execution"] == 2
 
 
+@pytest.mark.xla
 def test_xla_is_on_by_default_and_off_under_a_strategy_or_when_asked():
     model = small_aae()
     model.compile()
@@ -64,6 +65,7 @@ def test_xla_is_on_by_default_and_off_under_a_strategy_or_when_asked():
     assert model.jit_compile is False
 
 
+@pytest.mark.xla
 def test_convolutional_models_skip_xla_without_a_gpu():
     from tests import families
 

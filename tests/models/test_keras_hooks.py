@@ -27,15 +27,18 @@ def test_every_private_keras_hook_the_base_uses_still_exists():
     assert overridden == ["_maybe_symbolic_build"]
 
 
+@pytest.mark.xla
 def test_a_dense_model_compiles_with_xla():
     assert families.aae().default_jit_compile() is True
 
 
+@pytest.mark.xla
 def test_a_convolutional_model_uses_xla_only_with_a_gpu():
     gpu = bool(tf.config.list_physical_devices("GPU"))
     assert families.info_gan().default_jit_compile() is gpu
 
 
+@pytest.mark.xla
 def test_a_layer_xla_cannot_compile_turns_it_off_without_a_warning():
     model = kl.AdversarialAutoencoder(
         kl.build_encoder(latent_dim=2, hidden_units=(8,), random_shift=2),
@@ -49,6 +52,7 @@ def test_a_layer_xla_cannot_compile_turns_it_off_without_a_warning():
     assert model.jit_compile is False
 
 
+@pytest.mark.xla
 def test_under_a_strategy_xla_is_left_to_keras():
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
         model = families.aae()
