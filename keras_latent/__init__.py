@@ -36,7 +36,7 @@ from keras_latent.models.disentangling_ae import (
     DisentanglingAutoencoder,
     build_code_encoder,
     build_disentangling_networks,
-    build_linear_classifier,
+    build_softmax_classifier,
     build_pair_decoder,
 )
 from keras_latent.models.info_gan import InfoGAN, build_generator, build_info_discriminator

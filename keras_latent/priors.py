@@ -390,7 +390,7 @@ _NAMES = {
 }
 
 
-def get(identifier, dim=None):
+def get(identifier, dim=None, name="prior"):
     """Returns a prior from a name, a config dict or a `Prior`.
 
     Args:
@@ -399,6 +399,7 @@ def get(identifier, dim=None):
             `Prior`, returned as it is.
         dim: int or None. Latent size for a prior given by name; when given, a
             prior of another size raises. Defaults to 2 for names.
+        name: str. The argument named in errors. Defaults to `"prior"`.
     """
     if isinstance(identifier, Prior):
         prior = identifier
@@ -408,12 +409,12 @@ def get(identifier, dim=None):
         return _NAMES[identifier](dim=2 if dim is None else dim)
     else:
         raise ValueError(
-            f"prior: expected one of {sorted(_NAMES)} or a keras_latent.priors.Prior; "
+            f"{name}: expected one of {sorted(_NAMES)} or a keras_latent.priors.Prior; "
             f"got {identifier!r}."
         )
     if dim is not None and prior.dim != dim:
         raise ValueError(
-            f"prior: expected a prior over codes of size {dim} (the latent size); "
+            f"{name}: expected a prior over codes of size {dim} (the latent size); "
             f"got {prior!r} of size {prior.dim}."
         )
     return prior

@@ -108,7 +108,8 @@ def disentangling_ae(
 ):
     """Enc_s, Enc_z, Dec and three classifiers (article 001); `units=(256, 256)` is its size.
 
-    `dropout`, when given, replaces both the encoders' and the decoder's rate.
+    `dropout`, when given, replaces both the encoders' and the decoder's rate; with
+    `z_prior`, Clf_z is a discriminator of `[z, label]`.
     """
     import keras_latent as kl
 
@@ -117,6 +118,10 @@ def disentangling_ae(
     networks = kl.build_disentangling_networks(
         image_shape, num_classes, z_dim=z_dim, s_dim=s_dim, hidden_units=units, seed=1, **rates
     )
+    if options.get("z_prior") is not None:  # Clf_z: a discriminator of [z, label]
+        networks["z_classifier"] = kl.build_code_discriminator(
+            z_dim, units, num_classes, name="z_classifier"
+        )
     return kl.DisentanglingAutoencoder(**networks, **options)
 
 

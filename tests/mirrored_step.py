@@ -101,6 +101,10 @@ VARIANTS = {
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.
     "disentangling_ae": variant("disentangling_ae", _labels(), dropout=0.0, clf_z_steps=1),
+    # Clf_z a discriminator of [z, label] against prior draws: each replica its slice.
+    "disentangling_ae_prior": variant(
+        "disentangling_ae", _labels(), dropout=0.0, clf_z_steps=1, z_prior="gaussian"
+    ),
     "info_gan": variant("info_gan", _labels()),
     "info_gan_gaussian_codes": variant("info_gan", _labels(), code_loss="gaussian"),
     # Losses averaged over pixels: small gradients.

@@ -60,6 +60,19 @@ def test_each_optimizer_moves_only_its_own_networks(role, images):
         assert moved == (name in NETWORKS_OF[role]), (role, name)
 
 
+def test_a_hidden_layer_adversary_is_trained_whole(images):
+    networks = kl.build_disentangling_networks(
+        z_dim=4, s_dim=4, hidden_units=(32,), z_classifier_units=(16,), seed=1
+    )
+    model = kl.DisentanglingAutoencoder(**networks, seed=0)
+    model.compile(z_classifier_optimizer=keras.optimizers.Adam(1e-2))
+    before = [w.numpy().copy() for w in model.z_classifier.weights]
+    assert [w.shape for w in before] == [(4, 16), (16,), (16, 10), (10,)]
+    model.fit(images, np.arange(32) % 10, batch_size=16, epochs=1, verbose=0)
+    after = [w.numpy() for w in model.z_classifier.weights]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))
+
+
 @pytest.mark.parametrize("fresh_batches", [True, False])
 def test_clf_z_gets_its_updates_each_step(fresh_batches, images):
     model = families.disentangling_ae(clf_z_steps=4, fresh_batches=fresh_batches)
@@ -106,6 +119,31 @@ def test_brief_training_puts_the_label_in_s_not_z(mnist_subset):
     assert np.mean(model.classify(xt).argmax(1) == yt) > 0.8
 
 
+def test_a_prior_adversary_is_checked_and_survives_a_keras_round_trip(images, tmp_path):
+    networks = kl.build_disentangling_networks(z_dim=4, s_dim=4, hidden_units=(32,), seed=1)
+    discriminator = kl.build_code_discriminator(4, (16,), num_classes=10, name="z_classifier")
+    with pytest.raises(ValueError, match="z_prior: expected one of"):
+        kl.DisentanglingAutoencoder(**{**networks, "z_classifier": discriminator}, z_prior="gauss")
+    with pytest.raises(ValueError, match="z_classifier: expected a classifier of z alone"):
+        kl.DisentanglingAutoencoder(**{**networks, "z_classifier": discriminator})
+    with pytest.raises(ValueError, match=r"z_classifier: expected inputs of sizes \[4, 10\]"):
+        kl.DisentanglingAutoencoder(**networks, z_prior="gaussian")
+    model = families.disentangling_ae(z_prior="gaussian")
+    assert_config_round_trip(model)
+    model.compile()
+    history = model.fit(images, np.arange(len(images)) % 10, batch_size=16, epochs=1, verbose=0)
+    assert {"d_z_loss", "d_z_accuracy", "z_prior_loss"} <= set(history.history)
+    assert not {"clf_z_loss", "z_uniform_loss"} & set(history.history)
+    model.save(tmp_path / "dae.keras")
+    loaded = keras.saving.load_model(tmp_path / "dae.keras")
+    assert isinstance(loaded.z_prior, kl.priors.Gaussian) and loaded.z_prior.dim == 4
+    np.testing.assert_allclose(
+        loaded.predict(images[:8], verbose=0), model.predict(images[:8], verbose=0), atol=1e-6
+    )
+    metrics = loaded.evaluate(images, np.arange(len(images)) % 10, verbose=0, return_dict=True)
+    assert {"d_z_loss", "z_prior_loss"} <= set(metrics)
+
+
 def test_config_and_keras_round_trip_in_a_fresh_process(images, tmp_path):
     labels = np.arange(len(images)) % 10
     model = families.disentangling_ae()
@@ -140,7 +178,7 @@ def test_mismatched_networks_are_refused():
     with pytest.raises(ValueError, match="^decoder: expected inputs of sizes \\[4, 4\\]"):
         kl.DisentanglingAutoencoder(**networks)
     networks = kl.build_disentangling_networks(z_dim=4, s_dim=4, hidden_units=(8,))
-    networks["z_classifier"] = kl.build_linear_classifier(4, num_classes=5)
+    networks["z_classifier"] = kl.build_softmax_classifier(4, num_classes=5)
     with pytest.raises(ValueError, match="^z_classifier: .*class count"):
         kl.DisentanglingAutoencoder(**networks)
     with pytest.raises(ValueError, match="^clf_z_steps"):
@@ -153,6 +191,6 @@ def test_mismatched_networks_are_refused():
 def test_the_classifier_of_another_class_count_is_the_one_named(odd):
     networks = kl.build_disentangling_networks(z_dim=4, s_dim=4, hidden_units=(8,))
     inputs = {"s_classifier": 4, "z_classifier": 4, "image_classifier": (28, 28, 1)}
-    networks[odd] = kl.build_linear_classifier(inputs[odd], num_classes=5, name=odd)
+    networks[odd] = kl.build_softmax_classifier(inputs[odd], num_classes=5, name=odd)
     with pytest.raises(ValueError, match=rf"^{odd}: expected outputs of sizes \[10\]"):
         kl.DisentanglingAutoencoder(**networks)

@@ -3,7 +3,7 @@
 from keras_latent.models.disentangling_ae.builders import (
     build_code_encoder,
     build_disentangling_networks,
-    build_linear_classifier,
+    build_softmax_classifier,
     build_pair_decoder,
 )
 from keras_latent.models.disentangling_ae.disentangling_autoencoder import (

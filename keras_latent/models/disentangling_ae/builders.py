@@ -2,8 +2,9 @@
 
 The defaults are the article's MNIST networks: two MLP encoders (256-256 ReLU, dropout
 0.2 after each, a linear code of 16), a decoder on `[z, s]` (256-256 ReLU, dropout 0.3,
-sigmoid pixels) and three single-layer softmax classifiers. Images of any shape and
-channel count go in flattened and come out reshaped.
+sigmoid pixels) and three single-layer softmax classifiers (Clf_z may have hidden
+layers: `z_classifier_units`). Images of any shape and channel count go in flattened
+and come out reshaped.
 """
 
 import math
@@ -82,18 +83,24 @@ def build_pair_decoder(
     return keras.Model([z, s], images, name=name)
 
 
-def build_linear_classifier(input_shape, num_classes=10, name="classifier"):
-    """One softmax layer on a code or on flattened images (Clf_s, Clf_z, Clf_x).
+def build_softmax_classifier(input_shape, num_classes=10, hidden_units=(), name="classifier"):
+    """A softmax classifier on a code or on flattened images (Clf_s, Clf_z, Clf_x).
+
+    With no hidden units (the default, the article's) it is one softmax layer.
 
     Args:
         input_shape: int (a code's size) or tuple (an image's shape).
         num_classes: int. Defaults to 10.
+        hidden_units: tuple of ints. ReLU layers before the softmax. Defaults
+            to `()`.
         name: str. Defaults to `"classifier"`.
 
     Example:
 
-    >>> build_linear_classifier(16, name="s_classifier").output_shape
+    >>> build_softmax_classifier(16, name="s_classifier").output_shape
     (None, 10)
+    >>> len(build_softmax_classifier(16, hidden_units=(64, 64)).layers)
+    4
     """
     _check_size(num_classes, "num_classes")
     if isinstance(input_shape, int):
@@ -103,15 +110,20 @@ def build_linear_classifier(input_shape, num_classes=10, name="classifier"):
     else:
         inputs = keras.Input(_check_image_shape(input_shape, "input_shape"), name="images")
         h = layers.Flatten()(inputs)
+    h = _dense_dropout(h, hidden_units, 0.0, name, None)
     probabilities = layers.Dense(num_classes, activation="softmax", name=f"{name}_softmax")(h)
     return keras.Model(inputs, probabilities, name=name)
 
 
 def build_disentangling_networks(
     image_shape=(28, 28, 1), num_classes=10, z_dim=16, s_dim=16, hidden_units=(256, 256),
-    encoder_dropout=0.2, decoder_dropout=0.3, seed=None,
+    encoder_dropout=0.2, decoder_dropout=0.3, z_classifier_units=(), seed=None,
 ):
     """The six networks of article 001, as keyword arguments of `DisentanglingAutoencoder`.
+
+    `z_classifier_units` gives the adversary Clf_z hidden ReLU layers (the
+    article's is one softmax layer, the default); the other arguments are
+    those of `build_code_encoder` and `build_pair_decoder`.
 
     Returns:
         dict with `s_encoder`, `z_encoder`, `decoder`, `s_classifier`,
@@ -133,9 +145,11 @@ def build_disentangling_networks(
         "decoder": build_pair_decoder(
             image_shape, z_dim, s_dim, hidden_units, decoder_dropout, seeds[2]
         ),
-        "s_classifier": build_linear_classifier(s_dim, num_classes, name="s_classifier"),
-        "z_classifier": build_linear_classifier(z_dim, num_classes, name="z_classifier"),
-        "image_classifier": build_linear_classifier(
+        "s_classifier": build_softmax_classifier(s_dim, num_classes, name="s_classifier"),
+        "z_classifier": build_softmax_classifier(
+            z_dim, num_classes, z_classifier_units, name="z_classifier"
+        ),
+        "image_classifier": build_softmax_classifier(
             image_shape, num_classes, name="image_classifier"
         ),
     }

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import data, losses
+from keras_latent import data, distribute, losses, priors
 from keras_latent.checks import (
     check_codes,
     check_images,
@@ -42,6 +42,17 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
        `Clf_x(Dec([Enc_z(x), Enc_s(x')]))` against the label of another image
        x' (the decoded swap must read as x'’s digit).
 
+    With `z_prior` (a name such as `"gaussian"`, or a `keras_latent.priors.Prior`)
+    the adversary matches q(z | label) to that one prior instead, as the AAE's
+    conditional discriminator does: `z_classifier` is then a discriminator of
+    `[z, one-hot label]` returning one logit (real = a prior draw), such as
+    `build_code_discriminator(z_dim, (256, 256), num_classes)`. Step 2 teaches it
+    prior draws from codes, each paired with the same labels, and step 3's
+    second term is the encoder's loss for codes it calls drawn
+    (`softplus(-logit)`). A z that holds the label, or a collapsed z, looks
+    unlike the prior draws for some label; fooling one classifier does not rule
+    out either.
+
     The article draws a fresh random batch for every update (one, three, and
     two for the last: x and x'). With `fresh_batches=True` (the default) each
     batch `fit` receives is cut into those `draws_per_step` equal parts, so
@@ -67,6 +78,9 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         swap_weight: float. Defaults to 1.
         fresh_batches: bool. Cut each batch into one part per update (see
             above). Defaults to True.
+        z_prior: None, str or `Prior`. With a prior, Clf_z is a
+            discriminator of `[z, label]` against its draws (see above).
+            Defaults to None (the article's classifier).
         seed: int or None. Seed of the model's random draws.
 
     Example:
@@ -101,6 +115,7 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         adversarial_weight=10.0,
         swap_weight=1.0,
         fresh_batches=True,
+        z_prior=None,
         seed=None,
         **kwargs,
     ):
@@ -117,9 +132,15 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         self.fresh_batches = bool(fresh_batches)
         self.num_classes = int(s_classifier.output_shape[-1])
         self.check_networks()
+        self.z_prior = None if z_prior is None else priors.get(z_prior, dim=self.z_dim, name="z_prior")
+        self.check_z_classifier()
+        adversary = (
+            ("clf_z_loss", "clf_z_accuracy", "z_uniform_loss") if self.z_prior is None
+            else ("d_z_loss", "d_z_accuracy", "z_prior_loss")
+        )
         self.add_trackers(
-            "s_loss", "s_accuracy", "x_loss", "x_accuracy", "clf_z_loss", "clf_z_accuracy",
-            "recon_loss", "z_uniform_loss", "swap_loss", "swap_accuracy",
+            "s_loss", "s_accuracy", "x_loss", "x_accuracy", adversary[0], adversary[1],
+            "recon_loss", adversary[2], "swap_loss", "swap_accuracy",
         )
         self.built = True
 
@@ -163,9 +184,10 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         )
         classifiers = {
             "s_classifier": (self.s_dim, "s_encoder's code size"),
-            "z_classifier": (self.z_dim, "z_encoder's code size"),
             "image_classifier": (image, "the encoders' input shape"),
         }
+        if len(self.z_classifier.inputs) == 1:  # Clf_z; a discriminator: check_z_classifier
+            classifiers["z_classifier"] = (self.z_dim, "z_encoder's code size")
         for name, (size, what) in classifiers.items():
             check_network_sizes(getattr(self, name), name, [size], what=what)
         # The class count most classifiers share, so that the error names the odd one out.
@@ -177,6 +199,25 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
                 getattr(self, name), name, [shared], inputs=False,
                 what=f"the class count of {agreeing}",
             )
+
+    def check_z_classifier(self):
+        """Checks that Clf_z fits `z_prior`: a discriminator of `[z, label]` with one."""
+        if self.z_prior is None:
+            if len(self.z_classifier.inputs) != 1:
+                raise ValueError(
+                    "z_classifier: expected a classifier of z alone (a discriminator of "
+                    "[z, label] needs z_prior); got inputs "
+                    f"{[tuple(t.shape) for t in self.z_classifier.inputs]}."
+                )
+            return
+        what = "z_encoder's code size and the class count"
+        check_network_sizes(
+            self.z_classifier, "z_classifier", [self.z_dim, self.num_classes], what=what
+        )
+        check_network_sizes(
+            self.z_classifier, "z_classifier", [1], inputs=False,
+            what="one logit (a discriminator, with z_prior)",
+        )
 
     # Training ---------------------------------------------------------------------
 
@@ -244,35 +285,54 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         })
 
     def z_classifier_loss(self, x, targets, training=True):
-        """Clf_z alone: the label from z (Enc_z frozen here, its dropout on)."""
+        """Clf_z alone: the label from z (Enc_z frozen here, its dropout on); with
+        `z_prior`, prior draws from z, both paired with the labels."""
         z = ops.stop_gradient(self.z_encoder(x, training=training))
+        if self.z_prior is not None:
+            drawn = distribute.replica_draws(
+                lambda copies: self.z_prior.sample(
+                    ops.shape(z)[0] * copies, seed=self.seed_generator
+                ),
+                ops.shape(z)[0],
+            )
+            real = self.z_classifier([drawn, targets], training=training)
+            fake = self.z_classifier([z, targets], training=training)
+            values = losses.discriminator_loss(real, fake)
+            return Loss(values, metrics={
+                "d_z_loss": values, "d_z_accuracy": losses.discriminator_accuracy(real, fake)
+            })
         probabilities = self.z_classifier(z, training=training)
         values = losses.cross_entropy(targets, probabilities)
         return Loss(values, metrics={
             "clf_z_loss": values, "clf_z_accuracy": losses.accuracy(targets, probabilities)
         })
 
-    def autoencoder_loss(self, x, other_x, other_targets, training=True):
-        """Enc_z and Dec: reconstruction, Clf_z's uniform target on z, and the swap
-        (z of x with s of x' must read as x''s label)."""
+    def autoencoder_loss(self, x, targets, other_x, other_targets, training=True):
+        """Enc_z and Dec: reconstruction, Clf_z's uniform target on z (or, with
+        `z_prior`, z called a prior draw), and the swap (z of x with s of x' must
+        read as x''s label)."""
         z = self.z_encoder(x, training=training)
         s = self.s_encoder(x, training=training)
         x_hat = self.decoder([z, s], training=training)
         reconstruction = losses.reconstruction_loss(x, x_hat, "bce")
-        probabilities = self.z_classifier(z, training=training)
-        uniform = ops.ones_like(probabilities) / self.num_classes
-        z_uniform = losses.cross_entropy(uniform, probabilities)
+        if self.z_prior is None:
+            probabilities = self.z_classifier(z, training=training)
+            uniform = ops.ones_like(probabilities) / self.num_classes
+            adversarial = ("z_uniform_loss", losses.cross_entropy(uniform, probabilities))
+        else:
+            logits = self.z_classifier([z, targets], training=training)
+            adversarial = ("z_prior_loss", losses.generator_loss(logits))
         swapped = self.decoder([z, self.s_encoder(other_x, training=training)], training=training)
         swap_probabilities = self.image_classifier(swapped, training=training)
         swap = losses.cross_entropy(other_targets, swap_probabilities)
         values = (
             self.reconstruction_weight * reconstruction
-            + self.adversarial_weight * z_uniform
+            + self.adversarial_weight * adversarial[1]
             + self.swap_weight * swap
         )
         return Loss(values, metrics={
             "recon_loss": reconstruction,
-            "z_uniform_loss": z_uniform,
+            adversarial[0]: adversarial[1],
             "swap_loss": swap,
             "swap_accuracy": losses.accuracy(other_targets, swap_probabilities),
         })
@@ -283,10 +343,10 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         self.update("supervised_optimizer", self.supervised_loss, *draws[0])
         for i in range(self.clf_z_steps):
             self.update("z_classifier_optimizer", self.z_classifier_loss, *draws[1 + i])
-        (x_ae, _), other = draws[-2], draws[-1]
+        own, other = draws[-2], draws[-1]
         if not self.fresh_batches:
             other = self._other(*draws[-1])
-        self.update("autoencoder_optimizer", self.autoencoder_loss, x_ae, *other)
+        self.update("autoencoder_optimizer", self.autoencoder_loss, *own, *other)
         return self.results()
 
     def test_step(self, batch):
@@ -295,7 +355,9 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         self.track_metrics(self.supervised_loss(x, targets, training=False).metrics)
         self.track_metrics(self.z_classifier_loss(x, targets, training=False).metrics)
         other = self._other(x, targets)
-        self.track_metrics(self.autoencoder_loss(x, *other, training=False).metrics)
+        self.track_metrics(
+            self.autoencoder_loss(x, targets, *other, training=False).metrics
+        )
         return self.results()
 
     # Inference ---------------------------------------------------------------------
@@ -359,4 +421,5 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
             "adversarial_weight": self.adversarial_weight,
             "swap_weight": self.swap_weight,
             "fresh_batches": self.fresh_batches,
+            "z_prior": None if self.z_prior is None else serialize(self.z_prior),
         }
