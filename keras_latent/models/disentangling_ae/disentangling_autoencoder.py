@@ -132,7 +132,9 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         self.fresh_batches = bool(fresh_batches)
         self.num_classes = int(s_classifier.output_shape[-1])
         self.check_networks()
-        self.z_prior = None if z_prior is None else priors.get(z_prior, dim=self.z_dim, name="z_prior")
+        self.z_prior = (
+            None if z_prior is None else priors.get(z_prior, dim=self.z_dim, name="z_prior")
+        )
         self.check_z_classifier()
         adversary = (
             ("clf_z_loss", "clf_z_accuracy", "z_uniform_loss") if self.z_prior is None
