@@ -36,8 +36,8 @@ from keras_latent.models.disentangling_ae import (
     DisentanglingAutoencoder,
     build_code_encoder,
     build_disentangling_networks,
-    build_softmax_classifier,
     build_pair_decoder,
+    build_softmax_classifier,
 )
 from keras_latent.models.info_gan import InfoGAN, build_generator, build_info_discriminator
 from keras_latent.models.vae_gan import (

@@ -6,6 +6,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from keras_latent import data  # noqa: E402
+from keras_latent.models.multi_optimizer_model import MultiOptimizerModel  # noqa: E402
+
+DEFAULT_JIT_COMPILE = MultiOptimizerModel.default_jit_compile
 
 
 @pytest.fixture(scope="session")
@@ -18,18 +21,21 @@ def mnist_subset():
     return (x[:4000], y[:4000]), (xt[:1000], yt[:1000])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_xla():
+    """Models train without XLA in tests: XLA compiles each small model for seconds
+    to run it for a few steps. Session-wide, so that module fixtures' models are
+    compiled without it too; subprocesses keep the package's default."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MultiOptimizerModel, "default_jit_compile", lambda self: False)
+        yield
+
+
 @pytest.fixture(autouse=True)
-def no_xla_by_default(request, monkeypatch):
-    """Models train without XLA in tests, except in tests marked `xla`.
-
-    XLA compiles each small model for seconds to run it for a few steps; the
-    tests of what XLA changes (the default itself, pinned weights) are marked.
-    Subprocesses keep the package's default.
-    """
-    if request.node.get_closest_marker("xla") is None:
-        from keras_latent.models.multi_optimizer_model import MultiOptimizerModel
-
-        monkeypatch.setattr(MultiOptimizerModel, "default_jit_compile", lambda self: False)
+def xla_default_when_marked(request, monkeypatch, no_xla):
+    """A test marked `xla` (one of XLA's default) gets the package's default back."""
+    if request.node.get_closest_marker("xla") is not None:
+        monkeypatch.setattr(MultiOptimizerModel, "default_jit_compile", DEFAULT_JIT_COMPILE)
 
 
 @pytest.fixture

@@ -115,13 +115,11 @@ def disentangling_ae(
 
     options.setdefault("seed", 0)
     rates = {} if dropout is None else {"encoder_dropout": dropout, "decoder_dropout": dropout}
+    if options.get("z_prior") is not None:  # Clf_z: a discriminator of [z, label]
+        rates.update(z_discriminator=True, z_classifier_units=units)
     networks = kl.build_disentangling_networks(
         image_shape, num_classes, z_dim=z_dim, s_dim=s_dim, hidden_units=units, seed=1, **rates
     )
-    if options.get("z_prior") is not None:  # Clf_z: a discriminator of [z, label]
-        networks["z_classifier"] = kl.build_code_discriminator(
-            z_dim, units, num_classes, name="z_classifier"
-        )
     return kl.DisentanglingAutoencoder(**networks, **options)
 
 

@@ -486,7 +486,7 @@ class PoisonAt(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.seen += 1
         if self.seen == self.step:
-            kernel = self.model.decoder.weights[-2]
+            kernel = self.model.decoder.get_layer("pixels").kernel
             kernel.assign(np.full(kernel.shape, np.nan, "float32"))
 
 

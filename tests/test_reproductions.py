@@ -188,6 +188,24 @@ def test_disentangled_ae_quick(tmp_path, capsys):
     swap = metrics["swap_accuracy"]
     assert swap is None or 0 <= swap <= 1
     assert 0 < metrics["test_bce"] < 0.7
+    assert 0 < metrics["test_bce_other_z"] < 0.7
+
+
+def test_disentangled_ae_builds_each_adversary_and_refuses_an_unknown_optimizer():
+    from reproductions import disentangled_ae
+
+    settings = {**disentangled_ae.SETTINGS, "hidden_units": [16], "z_dim": 4, "s_dim": 4}
+    article = disentangled_ae.build(settings, (28, 28, 1), 10, seed=0)
+    assert len(article.z_classifier.layers) == 2  # the code and one softmax layer
+    assert type(article.z_classifier_optimizer).__name__ == "SGD"
+    prior = disentangled_ae.build(
+        {**settings, "z_prior": "gaussian", "clf_z_hidden_units": [8],
+         "clf_z_optimizer": "adam"}, (28, 28, 1), 10, seed=0,
+    )
+    assert [tuple(t.shape) for t in prior.z_classifier.inputs] == [(None, 4), (None, 10)]
+    assert type(prior.z_classifier_optimizer).__name__ == "Adam"
+    with pytest.raises(ValueError, match="clf_z_optimizer: expected one of"):
+        disentangled_ae.build({**settings, "clf_z_optimizer": "rmsprop"}, (28, 28, 1), 10, 0)
 
 
 def test_infogan_correlations_and_a_measure_that_never_moves():

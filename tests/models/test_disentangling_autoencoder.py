@@ -44,10 +44,11 @@ def test_shapes_for_any_image_and_class_count(image_shape, classes):
     assert 0 <= metrics["swap_accuracy"] <= 1
 
 
+@pytest.mark.parametrize("z_prior", [None, "gaussian"])
 @pytest.mark.parametrize("role", sorted(NETWORKS_OF))
-def test_each_optimizer_moves_only_its_own_networks(role, images):
+def test_each_optimizer_moves_only_its_own_networks(role, z_prior, images):
     labels = np.arange(len(images)) % 10
-    model = families.disentangling_ae()
+    model = families.disentangling_ae(z_prior=z_prior)
     # Every other role gets a learning rate of zero: what moves is this role's doing.
     model.compile(**{
         other: keras.optimizers.SGD(0.0) for other in NETWORKS_OF if other != role
@@ -119,9 +120,14 @@ def test_brief_training_puts_the_label_in_s_not_z(mnist_subset):
     assert np.mean(model.classify(xt).argmax(1) == yt) > 0.8
 
 
+@pytest.mark.xla  # the package compiles this model with XLA by default
 def test_a_prior_adversary_is_checked_and_survives_a_keras_round_trip(images, tmp_path):
     networks = kl.build_disentangling_networks(z_dim=4, s_dim=4, hidden_units=(32,), seed=1)
-    discriminator = kl.build_code_discriminator(4, (16,), num_classes=10, name="z_classifier")
+    discriminator = kl.build_disentangling_networks(
+        z_dim=4, s_dim=4, hidden_units=(32,), z_classifier_units=(16,), z_discriminator=True
+    )["z_classifier"]
+    with pytest.raises(ValueError, match="z_classifier_units: a discriminator"):
+        kl.build_disentangling_networks(z_dim=4, s_dim=4, z_discriminator=True)
     with pytest.raises(ValueError, match="z_prior: expected one of"):
         kl.DisentanglingAutoencoder(**{**networks, "z_classifier": discriminator}, z_prior="gauss")
     with pytest.raises(ValueError, match="z_classifier: expected a classifier of z alone"):
@@ -131,7 +137,10 @@ def test_a_prior_adversary_is_checked_and_survives_a_keras_round_trip(images, tm
     model = families.disentangling_ae(z_prior="gaussian")
     assert_config_round_trip(model)
     model.compile()
+    # D_z's first kernel: the rows of z, then those of the one-hot label.
+    label_rows = model.z_classifier.weights[0].numpy()[4:].copy()
     history = model.fit(images, np.arange(len(images)) % 10, batch_size=16, epochs=1, verbose=0)
+    assert not np.array_equal(model.z_classifier.weights[0].numpy()[4:], label_rows)
     assert {"d_z_loss", "d_z_accuracy", "z_prior_loss"} <= set(history.history)
     assert not {"clf_z_loss", "z_uniform_loss"} & set(history.history)
     model.save(tmp_path / "dae.keras")

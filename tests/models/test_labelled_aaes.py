@@ -390,6 +390,9 @@ def snapshot_of(variables):
 
 def test_semi_supervised_fit_on_partly_labelled_dataset(mnist_subset):
     (x, y), (xt, yt) = mnist_subset
+    # Seeded: on the digits, seeds 0-4 give a test accuracy of 0.39-0.81 (0.72 at 0),
+    # and an unseeded run, its weights drawn wherever the worker's stream stood, 0.18.
+    keras.utils.set_random_seed(0)
     few = kl.data.hide_labels(y, labels_per_class=10, seed=0)
     model = semi_supervised(units=(128,))
     model.compile()

@@ -12,7 +12,11 @@ import math
 import keras
 from keras import layers
 
-from keras_latent.models.aae.builders import _check_image_shape, _check_size
+from keras_latent.models.aae.builders import (
+    _check_image_shape,
+    _check_size,
+    build_code_discriminator,
+)
 
 
 def _dense_dropout(h, hidden_units, dropout, prefix, seed):
@@ -117,13 +121,18 @@ def build_softmax_classifier(input_shape, num_classes=10, hidden_units=(), name=
 
 def build_disentangling_networks(
     image_shape=(28, 28, 1), num_classes=10, z_dim=16, s_dim=16, hidden_units=(256, 256),
-    encoder_dropout=0.2, decoder_dropout=0.3, z_classifier_units=(), seed=None,
+    encoder_dropout=0.2, decoder_dropout=0.3, z_classifier_units=(), z_discriminator=False,
+    seed=None,
 ):
     """The six networks of article 001, as keyword arguments of `DisentanglingAutoencoder`.
 
     `z_classifier_units` gives the adversary Clf_z hidden ReLU layers (the
-    article's is one softmax layer, the default); the other arguments are
-    those of `build_code_encoder` and `build_pair_decoder`.
+    article's is one softmax layer, the default). With `z_discriminator=True`
+    Clf_z is a discriminator of `[z, one-hot label]` with one logit, for
+    `DisentanglingAutoencoder(z_prior=...)`; it needs hidden layers (a linear
+    one's label input only shifts its logit, the same for a code and a prior
+    draw). The other arguments are those of `build_code_encoder` and
+    `build_pair_decoder`.
 
     Returns:
         dict with `s_encoder`, `z_encoder`, `decoder`, `s_classifier`,
@@ -134,7 +143,22 @@ def build_disentangling_networks(
     >>> sorted(build_disentangling_networks(z_dim=4, s_dim=4, hidden_units=(8,)))
     ['decoder', 'image_classifier', 's_classifier', 's_encoder', 'z_classifier', 'z_encoder']
     """
+    for units in z_classifier_units:
+        _check_size(units, "z_classifier_units")
+    if z_discriminator and not z_classifier_units:
+        raise ValueError(
+            "z_classifier_units: a discriminator of [z, label] needs hidden layers (a "
+            "linear one cannot see how z depends on the label); got ()."
+        )
     seeds = [None] * 3 if seed is None else [seed, seed + 1, seed + 2]
+    if z_discriminator:
+        z_classifier = build_code_discriminator(
+            z_dim, tuple(z_classifier_units), num_classes, name="z_classifier"
+        )
+    else:
+        z_classifier = build_softmax_classifier(
+            z_dim, num_classes, z_classifier_units, name="z_classifier"
+        )
     return {
         "s_encoder": build_code_encoder(
             image_shape, s_dim, hidden_units, encoder_dropout, seeds[0], name="s_encoder"
@@ -146,9 +170,7 @@ def build_disentangling_networks(
             image_shape, z_dim, s_dim, hidden_units, decoder_dropout, seeds[2]
         ),
         "s_classifier": build_softmax_classifier(s_dim, num_classes, name="s_classifier"),
-        "z_classifier": build_softmax_classifier(
-            z_dim, num_classes, z_classifier_units, name="z_classifier"
-        ),
+        "z_classifier": z_classifier,
         "image_classifier": build_softmax_classifier(
             image_shape, num_classes, name="image_classifier"
         ),

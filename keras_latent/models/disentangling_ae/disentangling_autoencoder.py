@@ -46,7 +46,7 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
     the adversary matches q(z | label) to that one prior instead, as the AAE's
     conditional discriminator does: `z_classifier` is then a discriminator of
     `[z, one-hot label]` returning one logit (real = a prior draw), such as
-    `build_code_discriminator(z_dim, (256, 256), num_classes)`. Step 2 teaches it
+    `build_disentangling_networks`'s with `z_discriminator=True`. Step 2 teaches it
     prior draws from codes, each paired with the same labels, and step 3's
     second term is the encoder's loss for codes it calls drawn
     (`softplus(-logit)`). A z that holds the label, or a collapsed z, looks
@@ -131,11 +131,11 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         self.swap_weight = check_number(swap_weight, "swap_weight", minimum=0)
         self.fresh_batches = bool(fresh_batches)
         self.num_classes = int(s_classifier.output_shape[-1])
-        self.check_networks()
+        check_models(self, NETWORKS)
         self.z_prior = (
             None if z_prior is None else priors.get(z_prior, dim=self.z_dim, name="z_prior")
         )
-        self.check_z_classifier()
+        self.check_networks()
         adversary = (
             ("clf_z_loss", "clf_z_accuracy", "z_uniform_loss") if self.z_prior is None
             else ("d_z_loss", "d_z_accuracy", "z_prior_loss")
@@ -184,11 +184,12 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         check_network_sizes(
             self.decoder, "decoder", [image], inputs=False, what="the encoders' input shape"
         )
+        self.check_z_classifier()
         classifiers = {
             "s_classifier": (self.s_dim, "s_encoder's code size"),
             "image_classifier": (image, "the encoders' input shape"),
         }
-        if len(self.z_classifier.inputs) == 1:  # Clf_z; a discriminator: check_z_classifier
+        if self.z_prior is None:  # a discriminator's sizes: check_z_classifier
             classifiers["z_classifier"] = (self.z_dim, "z_encoder's code size")
         for name, (size, what) in classifiers.items():
             check_network_sizes(getattr(self, name), name, [size], what=what)
