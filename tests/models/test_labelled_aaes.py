@@ -35,6 +35,7 @@ def labels():
 
 def test_the_label_reaches_the_decoder(mnist_subset):
     (x, y), (xt, yt) = mnist_subset
+    keras.utils.set_random_seed(0)  # its weights, not the worker's stream: no test order
     # A 2-D style code cannot hold the digit too, so the decoder must use the label.
     model = supervised(latent_dim=2, units=(256,))
     model.prior = priors.Gaussian(dim=2)
@@ -114,6 +115,7 @@ def test_label_regularized_draws_come_from_the_class_component(labels):
 
 def test_label_regularized_training_puts_classes_in_their_components(mnist_subset):
     (x, y), (xt, yt) = mnist_subset
+    keras.utils.set_random_seed(0)  # its weights, not the worker's stream: no test order
     model = kl.LabelRegularizedAdversarialAutoencoder(
         kl.build_encoder(hidden_units=(256,)),
         kl.build_decoder(hidden_units=(256,)),
