@@ -151,14 +151,18 @@ def build_disentangling_networks(
             "linear one cannot see how z depends on the label); got ()."
         )
     seeds = [None] * 3 if seed is None else [seed, seed + 1, seed + 2]
-    if z_discriminator:
-        z_classifier = build_code_discriminator(
-            z_dim, tuple(z_classifier_units), num_classes, name="z_classifier"
-        )
-    else:
-        z_classifier = build_softmax_classifier(
+
+    def z_classifier():
+        if z_discriminator:
+            return build_code_discriminator(
+                z_dim, tuple(z_classifier_units), num_classes, name="z_classifier"
+            )
+        return build_softmax_classifier(
             z_dim, num_classes, z_classifier_units, name="z_classifier"
         )
+
+    # Built in this order: each network's initial weights are the global stream's
+    # next draws, so the order is part of a seeded run.
     return {
         "s_encoder": build_code_encoder(
             image_shape, s_dim, hidden_units, encoder_dropout, seeds[0], name="s_encoder"
@@ -170,7 +174,7 @@ def build_disentangling_networks(
             image_shape, z_dim, s_dim, hidden_units, decoder_dropout, seeds[2]
         ),
         "s_classifier": build_softmax_classifier(s_dim, num_classes, name="s_classifier"),
-        "z_classifier": z_classifier,
+        "z_classifier": z_classifier(),
         "image_classifier": build_softmax_classifier(
             image_shape, num_classes, name="image_classifier"
         ),
