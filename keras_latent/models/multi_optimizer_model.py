@@ -356,6 +356,14 @@ class MultiOptimizerModel(CheckedInputs):
             return contextlib.nullcontext()
         return self.distribute_strategy.scope()
 
+    def draw_prior(self, prior, n):
+        """`n` draws of `prior` (a `keras_latent.priors.Prior`) from the model's seed
+        generator, each replica its own slice of one global draw
+        (`distribute.replica_draws`)."""
+        return distribute.replica_draws(
+            lambda copies: prior.sample(n * copies, seed=self.seed_generator), n
+        )
+
     def default_jit_compile(self):
         """XLA unless a distribution strategy is set, a layer cannot be compiled,
         or the model convolves on a machine without a GPU.

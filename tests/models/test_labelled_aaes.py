@@ -66,7 +66,7 @@ def test_conditional_discriminator_pairs_the_label_with_codes_and_prior_draws(la
 def test_conditional_d_gauss_reads_y_without_moving_it(images):
     model = semi_conditional()
     y, z = model.encoder(images)
-    real = model.draw(model.prior, 32)
+    real = model.draw_prior(model.prior, 32)
     # Both pairs carry the encoder's y: they differ only in z.
     np.testing.assert_array_equal(model.gauss_inputs(real, y)[1], y)
     with tf.GradientTape(persistent=True) as tape:

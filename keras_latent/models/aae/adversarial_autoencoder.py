@@ -56,13 +56,6 @@ class AutoencoderMethods:
         )
         return ops.cast(noise, dtype)
 
-    def draw(self, prior, n):
-        """`n` draws of `prior` from the model's seed generator, each replica its
-        own slice of one global draw (`distribute.replica_draws`)."""
-        return distribute.replica_draws(
-            lambda copies: prior.sample(n * copies, seed=self.seed_generator), n
-        )
-
     def encode(self, x, batch_size=256):
         """Codes of images `x`, a NumPy array `(N, latent_dim)`."""
         check_images(x, shape=self.image_shape)
@@ -263,7 +256,7 @@ class AdversarialAutoencoder(AutoencoderMethods, MultiOptimizerModel):
 
     def prior_codes(self, batch_size, labels):
         """Returns `(codes, their labels)` drawn from p(z) for one batch."""
-        return self.draw(self.prior, batch_size), labels
+        return self.draw_prior(self.prior, batch_size), labels
 
     # Compilation ---------------------------------------------------------------
 

@@ -144,16 +144,9 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         return super().sample(n, labels=clusters, seed=seed)
 
     def get_config(self):
-        serialize = keras.saving.serialize_keras_object
-        return {
-            # The base's own keys: this model takes none of the semi-supervised ones.
-            **super(SemiSupervisedAdversarialAutoencoder, self).get_config(),
-            "encoder": serialize(self.encoder),
-            "decoder": serialize(self.decoder),
-            "discriminator": serialize(self.discriminator),
-            "category_discriminator": serialize(self.category_discriminator),
-            "num_clusters": self.num_clusters,
-            "prior": serialize(self.prior),
-            "reconstruction": self.reconstruction,
-            "input_noise": self.input_noise,
-        }
+        # The semi-supervised AAE's keys, less the options this model refuses.
+        config = super().get_config()
+        config["num_clusters"] = config["num_classes"]
+        for key in SEMI_SUPERVISED_ONLY:
+            del config[key]
+        return config

@@ -306,7 +306,7 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         one-hot draws against y; `codes` is the encoder's `[y, z]`."""
         y, z = codes
         n = ops.shape(z)[0]
-        z_real, y_real = self.draw(self.prior, n), self.draw(self.category_prior, n)
+        z_real, y_real = self.draw_prior(self.prior, n), self.draw_prior(self.category_prior, n)
         weights = self.unsupervised_weights(labels)
         self.nested_update(
             "discriminator_optimizer", self.critic_loss, self.discriminator,
@@ -388,9 +388,9 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         y, z = self.encoder(x, training=False)
         x_hat = self.decoder([y, z], training=False)
         n = ops.shape(z)[0]
-        real = self.discriminator(self.gauss_inputs(self.draw(self.prior, n), y))
+        real = self.discriminator(self.gauss_inputs(self.draw_prior(self.prior, n), y))
         fake = self.discriminator(self.gauss_inputs(z, y))
-        cat_real = self.category_discriminator(self.draw(self.category_prior, n))
+        cat_real = self.category_discriminator(self.draw_prior(self.category_prior, n))
         cat_fake = self.category_discriminator(y)
         self.track("recon_loss", losses.reconstruction_loss(x, x_hat, self.reconstruction))
         self.track("d_loss", losses.discriminator_loss(real, fake))

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_latent import data, distribute, losses, priors
+from keras_latent import data, losses, priors
 from keras_latent.checks import (
     check_codes,
     check_images,
@@ -292,12 +292,7 @@ class DisentanglingAutoencoder(MultiOptimizerModel):
         `z_prior`, prior draws from z, both paired with the labels."""
         z = ops.stop_gradient(self.z_encoder(x, training=training))
         if self.z_prior is not None:
-            drawn = distribute.replica_draws(
-                lambda copies: self.z_prior.sample(
-                    ops.shape(z)[0] * copies, seed=self.seed_generator
-                ),
-                ops.shape(z)[0],
-            )
+            drawn = self.draw_prior(self.z_prior, ops.shape(z)[0])
             real = self.z_classifier([drawn, targets], training=training)
             fake = self.z_classifier([z, targets], training=training)
             values = losses.discriminator_loss(real, fake)
