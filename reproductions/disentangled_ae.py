@@ -158,14 +158,6 @@ def swap_grid(model, x, y, num_classes, seed):
     return grid.reshape(-1, *x.shape[1:])
 
 
-def bce(x, decoded):
-    """Mean binary cross-entropy of decoded images against the images."""
-    import numpy as np
-
-    decoded = np.clip(decoded, 1e-7, 1 - 1e-7)
-    return float(np.mean(-(x * np.log(decoded) + (1 - x) * np.log(1 - decoded))))
-
-
 def main(argv=None):
     from reproductions import _common
 
@@ -177,7 +169,10 @@ def main(argv=None):
     import numpy as np
     from sklearn.manifold import TSNE
 
-    from keras_latent import evaluation, plotting
+    from keras_latent import evaluation, losses, plotting
+
+    def bce(x, decoded):
+        return float(np.mean(losses.reconstruction_loss(x, decoded, "bce")))
 
     image_shape, num_classes = x_train.shape[1:], int(y_train.max()) + 1
     fresh = build(settings, image_shape, num_classes, args.seed)
