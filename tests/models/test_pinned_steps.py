@@ -236,8 +236,10 @@ def test_one_seeded_step_gives_the_pinned_weights_and_optimizer_state(case):
     pinned = PINNED[case]
     assert sorted(got) == sorted(pinned)
     for key, values in pinned.items():
-        # The last value sums thousands of magnitudes: relative tolerance there.
-        np.testing.assert_allclose(got[key][:-1], values[:-1], rtol=0, atol=1e-6, err_msg=key)
+        # float32 rounding differs from one CPU to another (the vector width):
+        # 1e-6 near 0, 1e-5 of the value beside that (one pinned moment is 2592).
+        # The last value sums thousands of magnitudes: relative tolerance alone.
+        np.testing.assert_allclose(got[key][:-1], values[:-1], rtol=1e-5, atol=1e-6, err_msg=key)
         np.testing.assert_allclose(got[key][-1], values[-1], rtol=1e-5, err_msg=key)
 
 
