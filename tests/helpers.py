@@ -69,6 +69,30 @@ while True:
 _worker = None
 
 
+def networks_each_optimizer_moves(model, networks, train, rate=1e-2):
+    """`{role: set of the networks named in `networks` whose weights moved}` when
+    `train()` runs with one optimizer role of `model` learning at a time.
+
+    Every role gets its own Adam; the others' learning rates are set to 0 in
+    turn (variables, read by the traced step), so one train function serves
+    every role: what moves is that role's doing.
+    """
+    model.compile(**{role: keras.optimizers.Adam(rate) for role in model.optimizer_roles()})
+    moved = {}
+    for role in model.optimizer_roles():
+        for other in model.optimizer_roles():
+            getattr(model, other).learning_rate = rate if other == role else 0.0
+        before = {name: [w.numpy().copy() for w in getattr(model, name).weights]
+                  for name in networks}
+        train()
+        moved[role] = {
+            name for name in networks
+            if any(not np.array_equal(a, w.numpy())
+                   for a, w in zip(before[name], getattr(model, name).weights))
+        }
+    return moved
+
+
 def _shared_worker():
     global _worker
     if _worker is None or _worker.poll() is not None:
