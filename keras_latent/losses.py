@@ -372,6 +372,30 @@ def _global_feature_sums(features, weights):
     return sums, distribute.global_sum(ops.sum(weights, axis=0))
 
 
+def cluster_balance_loss(probabilities):
+    """`log K - H(mean of q(y | x) over the global batch)` of K-way softmax outputs,
+    as a per-example value (every example carries the batch's loss, as in
+    `mean_matching_loss`): 0 when the batch spreads evenly over the K clusters,
+    log K when it all falls in one. The marginal-entropy term of CatGAN
+    (Springenberg 2016) and IMSAT (Hu et al. 2017); not in the AAE paper, whose
+    D_cat judges one y at a time and so cannot see that clusters go unused.
+
+    Example:
+
+    >>> import numpy as np
+    >>> spread = np.array([[1.0, 0.0], [0.0, 1.0]], "float32")
+    >>> [round(float(v), 4) for v in cluster_balance_loss(spread)]
+    [0.0, 0.0]
+    >>> round(float(cluster_balance_loss(spread[:1])[0]), 4)  # log 2: one cluster
+    0.6931
+    """
+    n, k = ops.shape(probabilities)[0], ops.shape(probabilities)[-1]
+    sums, count = _global_feature_sums(probabilities, ops.ones((n, 1), "float32"))
+    mean = sums[0] / count[0]
+    loss = math.log(k) + ops.sum(mean * ops.log(ops.maximum(mean, _EPS)))
+    return ops.ones((n,), "float32") * loss
+
+
 def pairwise_matching_loss(pairs):
     """Per-example `1/2 sum ||a - b||^2` over `pairs` of `(batch, ...)` tensors: the
     CVAE-GAN's `L_G` with the pairs (x, x_f), (f_D(x), f_D(x_f)), (f_C(x), f_C(x_f)).

@@ -96,8 +96,11 @@ VARIANTS = {
         input_noise=0.3, consistency_weight=10.0, teacher_decay=0.5,
         virtual_adversarial_weight=1.0,
     ),
-    # No labels; batch normalisation synchronized across replicas.
-    "clustering_aae": variant("clustering_aae", num_clusters=4, batch_norm=True),
+    # No labels; batch normalisation synchronized across replicas; the balance
+    # term's mean y summed across replicas.
+    "clustering_aae": variant(
+        "clustering_aae", num_clusters=4, batch_norm=True, balance_weight=1.0
+    ),
     # Dropout draws differ across replicas: compare the updates without it. Each
     # replica's 8 examples cut into 1 + 1 + 2 parts of 2.
     "disentangling_ae": variant("disentangling_ae", _labels(), dropout=0.0, clf_z_steps=1),

@@ -211,3 +211,19 @@ def test_class_centres_are_debiased_moving_averages_of_the_present_classes():
     np.testing.assert_allclose(estimates[0], [2.5 / 0.75, 1.0 / 0.75], rtol=1e-6)
     np.testing.assert_allclose(estimates[1], [5.0, 5.0])  # seen once: its own mean
     np.testing.assert_allclose(estimates[2], [0.0, 0.0])  # never seen
+
+
+def test_cluster_balance_known_values_and_gradient():
+    q = np.array([[0.5, 0.5, 0.0], [0.5, 0.0, 0.5]], "float32")  # mean (0.5, 0.25, 0.25)
+    expected = math.log(3) - (0.5 * math.log(2) + 0.5 * math.log(4))
+    np.testing.assert_allclose(losses.cluster_balance_loss(q), [expected] * 2, rtol=1e-5)
+    np.testing.assert_allclose(losses.cluster_balance_loss(np.full((4, 3), 1 / 3, "float32")),
+                               [0.0] * 4, atol=1e-6)
+    one = np.eye(3, dtype="float32")[[0, 0]]
+    np.testing.assert_allclose(losses.cluster_balance_loss(one), [math.log(3)] * 2, rtol=1e-5)
+    # Its gradient moves mass from the crowded cluster to the others.
+    q = tf.Variable(q)
+    with tf.GradientTape() as tape:
+        value = losses.global_mean(losses.cluster_balance_loss(q))
+    gradient = tape.gradient(value, q).numpy()
+    assert np.all(gradient[:, 0] > gradient[:, 1]) and np.all(gradient[:, 0] > gradient[:, 2])

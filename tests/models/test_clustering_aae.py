@@ -87,6 +87,30 @@ def test_evaluate_reads_the_images_alone(images):
     assert again["recon_loss"] == pytest.approx(metrics["recon_loss"])
 
 
+def test_the_balance_term_spreads_the_images_over_the_clusters():
+    (x, _), _ = kl.data.load_dataset("digits")
+    with pytest.raises(ValueError, match="^balance_weight: "):
+        families.clustering_aae(balance_weight=-1.0)
+    used, spread = {}, {}
+    for weight in (0.0, 1.0):
+        keras.utils.set_random_seed(0)  # the same initial weights for both
+        model = families.clustering_aae(num_clusters=8, units=(64,), balance_weight=weight)
+        model.compile(**{role: keras.optimizers.Adam(1e-3, beta_1=0.5)
+                         for role in model.optimizer_roles()})
+        history = model.fit(x, batch_size=64, epochs=3, verbose=0).history
+        assert ("balance_loss" in history) == bool(weight)
+        q = model.classify(x)
+        mean = q.mean(axis=0)
+        used[weight] = len(np.unique(q.argmax(axis=1)))
+        spread[weight] = -np.sum(mean * np.log(np.maximum(mean, 1e-12))) / np.log(8)
+    # Without it (and without batch normalisation) the images crowd into a cluster
+    # or two; with it the batch's mean y is nearly uniform over the 8.
+    assert used[1.0] >= 6 and used[1.0] > used[0.0], used
+    assert spread[1.0] > 0.9 and spread[1.0] > spread[0.0] + 0.2, spread
+    metrics = model.evaluate(x[:256], verbose=0, return_dict=True)
+    assert 0 <= metrics["balance_loss"] < 0.2 * np.log(8)
+
+
 def test_semi_supervised_options_are_refused():
     for option in ({"consistency_weight": 1.0}, {"conditional_discriminator": True},
                    {"unsupervised_rows": "unlabelled"}, {"num_classes": 10}):
@@ -97,11 +121,14 @@ def test_semi_supervised_options_are_refused():
 
 def test_saved_model_round_trip(images, tmp_path):
     # Batch normalisation too: its moving statistics come back with the weights.
-    model = families.clustering_aae(num_clusters=5, input_noise=0.1, batch_norm=True)
+    model = families.clustering_aae(
+        num_clusters=5, input_noise=0.1, batch_norm=True, balance_weight=0.5
+    )
     model.compile()
     model.fit(images, batch_size=16, epochs=1, verbose=0)
     loaded = assert_saved_model_round_trip(model, images, tmp_path)
     assert loaded.num_clusters == 5 and loaded.input_noise == 0.1
+    assert loaded.balance_weight == 0.5
     assert loaded.compiled and loaded.category_discriminator_optimizer.iterations.numpy() == 2
     loaded.fit(images, batch_size=16, epochs=1, verbose=0)
 

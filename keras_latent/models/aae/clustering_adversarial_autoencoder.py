@@ -2,7 +2,9 @@
 
 import keras
 
-from keras_latent.checks import check_count
+from keras_latent import losses
+from keras_latent.checks import check_count, check_number
+from keras_latent.models.multi_optimizer_model import Loss
 from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (
     SemiSupervisedAdversarialAutoencoder,
 )
@@ -32,7 +34,11 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
     1. reconstruction: encoder and decoder (`autoencoder_optimizer`);
     2. regularisation: D_gauss (`discriminator_optimizer`), D_cat
        (`category_discriminator_optimizer`), then the encoder against both
-       (`generator_optimizer`), from one encoder pass.
+       (`generator_optimizer`), from one encoder pass; with `balance_weight`,
+       the encoder's loss adds that times `losses.cluster_balance_loss`, which
+       spreads each batch over the clusters (not in the paper: D_cat judges
+       one y at a time, so a y that is one-hot passes whichever cluster it
+       names, and clusters can go unused).
 
     `fit(x)` takes images alone: it refuses a `y`, and leaves a dataset's labels
     unread (with a warning). `predict(x)` returns
@@ -54,6 +60,9 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         input_noise: float >= 0. Standard deviation of Gaussian noise added to
             the encoder's input in every training update (the target stays
             clean). Defaults to 0.
+        balance_weight: float >= 0. Weight of the balance term in the
+            encoder's regularisation loss (above; logged as `balance_loss`).
+            Defaults to 0, the paper's model.
         seed: int or None. Seed of the model's random draws.
         **kwargs: passed to `keras.Model` (`name`, `dtype`).
 
@@ -88,6 +97,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         prior="gaussian",
         reconstruction="mse",
         input_noise=0.0,
+        balance_weight=0.0,
         seed=None,
         **kwargs,
     ):
@@ -100,6 +110,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         num_clusters = check_count(num_clusters, "num_clusters")
         if num_clusters < 2:
             raise ValueError(f"num_clusters: expected at least 2; got {num_clusters}.")
+        balance_weight = check_number(balance_weight, "balance_weight", minimum=0.0)
         super().__init__(
             encoder,
             decoder,
@@ -112,6 +123,9 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
             seed=seed,
             **kwargs,
         )
+        self.balance_weight = balance_weight
+        if balance_weight:
+            self.add_trackers("balance_loss")
 
     @property
     def num_clusters(self):
@@ -128,8 +142,24 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         self.update("generator_optimizer", self.regularization_loss, x, None)
         return self.results()
 
+    def regularization_loss(self, x, labels):
+        """The semi-supervised AAE's regularisation, plus `balance_weight` times
+        the balance term of the batch's y."""
+        loss = super().regularization_loss(x, labels)
+        if not self.balance_weight:
+            return loss
+        balance = losses.cluster_balance_loss(loss.outputs)
+        return Loss([loss.values, self.balance_weight * balance], [loss.weights, None],
+                    {**loss.metrics, "balance_loss": balance})
+
     def test_step(self, batch):
-        return super().test_step(keras.utils.unpack_x_y_sample_weight(batch)[0])
+        x = keras.utils.unpack_x_y_sample_weight(batch)[0]
+        results = super().test_step(x)
+        if not self.balance_weight:
+            return results
+        y, _ = self.encoder(x, training=False)
+        self.track("balance_loss", losses.cluster_balance_loss(y))
+        return self.results()
 
     def clusters(self, x, batch_size=256):
         """The cluster of each image `x`: the argmax of q(y | x), ints `(N,)`."""
@@ -147,6 +177,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         # The semi-supervised AAE's keys, less the options this model refuses.
         config = super().get_config()
         config["num_clusters"] = config["num_classes"]
+        config["balance_weight"] = self.balance_weight
         for key in SEMI_SUPERVISED_ONLY:
             del config[key]
         return config

@@ -321,7 +321,8 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         """D_gauss's and D_cat's steps, then the encoder's loss against both.
 
         One encoder pass serves the three: the discriminators' steps leave the
-        encoder as it was.
+        encoder as it was. Its `outputs` is y, which the clustering AAE's
+        balance term reads.
         """
         y, z = self.encoder(self.noisy(x), training=True)
         self.discriminator_steps([y, z], labels)
@@ -329,7 +330,7 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         g_loss = losses.generator_loss(
             self.discriminator(self.gauss_inputs(z, y), training=True)
         ) + losses.generator_loss(self.category_discriminator(y, training=True))
-        return Loss(g_loss, weights, {"g_loss": (g_loss, weights)})
+        return Loss(g_loss, weights, {"g_loss": (g_loss, weights)}, outputs=y)
 
     def supervised_loss(self, x, labels, target=None, view=None, training=True):
         """The y head: cross-entropy on the labelled rows (label >= 0), plus over
