@@ -116,14 +116,17 @@ def test_aae_guide_quick(tmp_path):
 
 
 @pytest.mark.mnist
-def test_aae_guide_clustering_quick(tmp_path):
+@pytest.mark.parametrize("recipe", ["clustering", "clustering_balanced"])
+def test_aae_guide_clustering_quick(recipe, tmp_path):
     from reproductions import aae_guide
 
-    paths = aae_guide.main(["--quick", "--recipe", "clustering", "--out", str(tmp_path)])
+    paths = aae_guide.main(["--quick", "--recipe", recipe, "--out", str(tmp_path)])
     names = {os.path.basename(p) for p in paths}
     assert names == {"clustering_16.png", "clustering_curve.png", "metrics.json"}
     record = read_metrics(tmp_path)
-    assert record["recipe"] == "clustering" and set(record["metrics"]) == {"clustering"}
+    assert record["recipe"] == recipe and set(record["metrics"]) == {"clustering"}
+    expected = aae_guide.RECIPES[recipe].get("balance_weight_clustering", 0.0)
+    assert record["settings"]["balance_weight_clustering"] == expected
     clusters = record["metrics"]["clustering"]["16"]
     (run,) = clusters["runs"]  # --quick: one run of 16 clusters
     assert clusters["test_error_mean"] == run["test_error"] and clusters["test_error_std"] == 0
