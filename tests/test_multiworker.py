@@ -6,6 +6,7 @@ naming both, as a user does on two machines (`docs/training.md`, "Several machin
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -99,15 +100,23 @@ def test_one_step_across_two_workers_matches_one_step_on_one_device(worker_steps
 HARNESS = os.path.join(REPO, "tests", "interrupted_run.py")
 
 
-def test_a_cluster_restarted_after_a_kill_resumes_from_the_chiefs_backup(tmp_path):
-    folder = str(tmp_path)
-    single = subprocess.run(  # the same run on one machine, uninterrupted
-        [sys.executable, HARNESS, str(tmp_path / "single")], cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True, text=True, timeout=300,
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The folder of the harness's run on one machine, uninterrupted: the reference
+    of the restarted cluster, and the chief's finished run of the refusing one."""
+    folder = str(tmp_path_factory.mktemp("uninterrupted"))
+    done = subprocess.run(
+        [sys.executable, HARNESS, folder], cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300,
     )
-    assert single.returncode == 0, single.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
 
+
+def test_a_cluster_restarted_after_a_kill_resumes_from_the_chiefs_backup(
+    uninterrupted, tmp_path
+):
+    folder = str(tmp_path)
     # The chief dies while it writes epoch 2's backup; the other worker, left
     # waiting in the next step's all-reduce, is killed as an operator would.
     processes = start_cluster(
@@ -132,12 +141,12 @@ def test_a_cluster_restarted_after_a_kill_resumes_from_the_chiefs_backup(tmp_pat
         assert "resuming after epoch 1" in out
     with open(os.path.join(folder, "metrics.json")) as f:
         record = json.load(f)
-    with open(os.path.join(tmp_path, "single", "metrics.json")) as f:
+    with open(os.path.join(uninterrupted, "metrics.json")) as f:
         expected = json.load(f)
     assert record["metrics"]["ae_steps"] == expected["metrics"]["ae_steps"] == 3 * 4
     assert record["metrics"]["test_mse"] == pytest.approx(expected["metrics"]["test_mse"], rel=1e-4)
     # Only the chief wrote into the folder (the other worker into a scratch one).
-    assert sorted(os.listdir(folder)) == ["checkpoints", "metrics.json", "single"]
+    assert sorted(os.listdir(folder)) == ["checkpoints", "metrics.json"]
     assert "not the chief" in results[1][1]
 
 
@@ -157,14 +166,11 @@ def test_a_quick_reproduction_across_two_workers_ends_with_its_metrics(tmp_path)
     assert {"swaps.png", "swap_grid.png", "tsne.png"} <= set(os.listdir(folder))
 
 
-def test_workers_that_find_different_checkpoints_refuse_to_train(tmp_path):
-    # Worker 1 reads another folder than the chief, as on a disk the chief's is not on.
+def test_workers_that_find_different_checkpoints_refuse_to_train(uninterrupted, tmp_path):
+    # Worker 1 reads another folder than the chief, as on a disk the chief's is not on;
+    # the chief's holds a finished run.
     chiefs, own = str(tmp_path / "chief"), str(tmp_path / "own")
-    done = subprocess.run(
-        [sys.executable, HARNESS, chiefs], cwd=REPO, capture_output=True, text=True,
-        env=dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    shutil.copytree(uninterrupted, chiefs)
     results = finish(start_cluster(lambda index: [HARNESS, own if index else chiefs]), 300)
     for code, out, err in results:
         assert code != 0

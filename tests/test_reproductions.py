@@ -284,7 +284,8 @@ class Killed(Exception):
     """Stands for the process being killed."""
 
 
-@pytest.mark.mnist
+# Not marked `mnist`: its legs test checkpoints and loading, whatever the images,
+# and the quick runs that are marked read MNIST through the same loader.
 def test_vae_gan_quick_killed_resumed_and_reloaded(tmp_path, monkeypatch, capsys):
     from PIL import Image
 
