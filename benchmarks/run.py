@@ -22,6 +22,7 @@ training loop, one in `BASELINES`.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -776,11 +777,25 @@ def _cvae_gan_baseline(steps, repeats):
     return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved}
 
 
+def _torch_baseline(family, channels_last=False):
+    def measure(steps, repeats):
+        from benchmarks import torch_baselines
+
+        rate, moved = getattr(torch_baselines, family)(steps, repeats, channels_last)
+        return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved}
+
+    return measure
+
+
+# Loops to time `fit` against: the articles' own (`train_on_batch`), and PyTorch
+# eager (`benchmarks/torch_baselines.py`; rows left out where PyTorch is missing).
 BASELINES = {
     "aae": {"predict": _aae_baseline("predict"),
             "predict_on_batch": _aae_baseline("predict_on_batch")},
     "disentangling_ae": {"train_on_batch": _disentangling_baseline},
-    "info_gan": {"predict": _info_gan_baseline},
+    "info_gan": {"predict": _info_gan_baseline,
+                 "pytorch eager": _torch_baseline("info_gan"),
+                 "pytorch eager, channels_last": _torch_baseline("info_gan", True)},
     "vae_gan": {"train_on_batch": _vae_gan_baseline},
     "cvae_gan": {"train_on_batch": _cvae_gan_baseline},
 }
@@ -808,11 +823,16 @@ def measure_one(family, variant, steps, repeats):
     }
 
 
+def baseline_name(kind):
+    return kind if kind.startswith("pytorch") else f"article loop ({kind})"
+
+
 def measure_baseline(family, kind, steps, repeats):
     row = BASELINES[family][kind](steps, repeats)
     return {
         "family": family,
-        "variant": f"article loop ({kind})",
+        "variant": baseline_name(kind),
+        "baseline": True,
         **row,
         "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -903,15 +923,19 @@ def main(argv=None):
             rows.append(_in_subprocess(["--one", family, variant, *common]))
             print(json.dumps(rows[-1]), flush=True)
         for kind in BASELINES.get(family, ()):
+            if kind.startswith("pytorch") and importlib.util.find_spec("torch") is None:
+                print(f"{family}: {kind} left out: PyTorch is not installed "
+                      "(pip install -e \".[bench]\")")
+                continue
             rows.append(_in_subprocess(["--baseline", family, kind, *common]))
             print(json.dumps(rows[-1]), flush=True)
-    # Ratios against each family's article loop, measured in this same run.
+    # Ratios against each family's baselines, measured in this same run.
     ratios = {}
     for family in args.families.split(","):
         own = [r for r in rows if r["family"] == family]
-        loop = {r["variant"]: r["steps_per_second"] for r in own if "article" in r["variant"]}
+        loop = {r["variant"]: r["steps_per_second"] for r in own if r.get("baseline")}
         for r in own:
-            if "article" not in r["variant"]:
+            if not r.get("baseline"):
                 for name, rate in loop.items():
                     ratios[f"{family}: {r['variant']} / {name}"] = r["steps_per_second"] / rate
     last = _in_subprocess(["--peak"])
@@ -930,7 +954,7 @@ def main(argv=None):
     with open(os.path.join(args.out, f"{tag}.json"), "w") as f:
         json.dump(result, f, indent=1)
     text = table(rows, max(peak, peak_after))
-    text += "\n\nSpeed-up of `fit` over the article loop (same run): " + ", ".join(
+    text += "\n\nSpeed-up of `fit` over each baseline (same run): " + ", ".join(
         f"{k}: {v:.1f}x" for k, v in ratios.items()
     )
     text += (
