@@ -514,10 +514,11 @@ def article_style_disentangling(steps, repeats):
     return rate, moved and frozen
 
 
-def article_style_info_gan(steps, repeats):
-    """Article 002's loop: `predict` of the fakes, then `train_on_batch` on the
-    discriminator (reals and fakes) and on the generator through the frozen
-    discriminator, each compiled with its own RMSprop and the article's losses."""
+def article_info_gan_parts():
+    """Article 002's loop, as its three calls: `predict` of the fakes, then
+    `train_on_batch` on the discriminator (reals and fakes) and on the generator
+    through the frozen discriminator, each compiled with its own RMSprop and the
+    article's losses. `{name: call()}`; the discriminator is the last call's `.d`."""
     import keras
     import numpy as np
 
@@ -554,22 +555,48 @@ def article_style_info_gan(steps, repeats):
     adversarial = keras.Model(inputs, discriminator(generator(inputs)))
     adversarial.compile(keras.optimizers.RMSprop(1e-4), loss, loss_weights=[1, 1, 0.5])
     ones = np.ones((batch, 1), "float32")
+    state = {"i": 0, "fake_inputs": draws(batch)}
 
-    def step(i):
-        start = (i * batch) % (6400 - batch)
+    def predict():
+        state["fake_inputs"] = draws(batch)
+        state["fake"] = generator.predict(state["fake_inputs"], verbose=0)
+        return state["fake"]
+
+    def train_discriminator():
+        start = (state["i"] * batch) % (6400 - batch)
+        state["i"] += 1
         real, labels = x[start:start + batch], y[start:start + batch]
-        fake_inputs = draws(batch)
-        fake = generator.predict(fake_inputs, verbose=0)
+        fake_inputs, fake = state["fake_inputs"], state.get("fake")
+        if fake is None:
+            fake = predict()
         real_codes = draws(batch)[2]
-        discriminator.train_on_batch(
+        return discriminator.train_on_batch(
             np.concatenate([real, fake]),
             [real_fake, np.concatenate([labels, fake_inputs[1]]),
              np.concatenate([real_codes, fake_inputs[2]])],
         )
-        g_inputs = draws(batch)
-        adversarial.train_on_batch(g_inputs, [ones, g_inputs[1], g_inputs[2]])
 
-    return time_python_loop(step, steps, repeats, discriminator)
+    def train_generator():
+        g_inputs = draws(batch)
+        return adversarial.train_on_batch(g_inputs, [ones, g_inputs[1], g_inputs[2]])
+
+    train_generator.d = discriminator
+    return {
+        "article: predict of the fakes": predict,
+        "article: D train_on_batch": train_discriminator,
+        "article: G train_on_batch": train_generator,
+    }
+
+
+def article_style_info_gan(steps, repeats):
+    """Article 002's loop (`article_info_gan_parts`), one call of each part a step."""
+    parts = list(article_info_gan_parts().values())
+
+    def step(i):
+        for part in parts:
+            part()
+
+    return time_python_loop(step, steps, repeats, parts[-1].d)
 
 
 def traced_with_frozen(model, frozen, inputs):
