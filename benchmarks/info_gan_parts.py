@@ -37,10 +37,6 @@ def build(variant):
         for layer in model.generator.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.synchronized = False
-    if variant == "inference_fakes":
-        generator = model.generator
-        model.generator = lambda inputs, training=False: generator(inputs, training=False)
-        model._generator = generator
     model.compile()
     return model
 
@@ -62,10 +58,13 @@ def main(argv=None):
     x = tf.constant(np.random.default_rng(0).random((64, 28, 28, 1), dtype="float32"))
     targets = tf.one_hot(tf.range(64) % 10, 10)
     noise, labels, codes = model.draw(64)
-    discriminator, generator = model.discriminator, getattr(model, "_generator", model.generator)
+    discriminator, generator = model.discriminator, model.generator
+    # D has no BatchNorm: training=False changes only how the fakes are drawn.
+    training = args.variant != "inference_fakes"
     parts = {
         "fit: D update": tf.function(lambda: model.update(
-            "discriminator_optimizer", model.discriminator_loss, x, targets)),
+            "discriminator_optimizer",
+            lambda x, t: model.discriminator_loss(x, t, training=training), x, targets)),
         "fit: G update": tf.function(lambda: model.update(
             "generator_optimizer", model.generator_loss, 64)),
         "fit: train_step": tf.function(lambda: model.train_step((x, tf.range(64) % 10))),

@@ -5,11 +5,13 @@ steps per second of `fit` after warm-up (median over repeats), the FLOPs one
 training step executes, counted from the Dense layers' shapes, the share of this
 machine's measured float32 matmul peak that reaches, and the process's peak memory.
 Beside the peak (2048-cubed products) it measures what a batch-100 layer's
-matmul reaches alone, the ceiling of these small products. For the
-AAE and the disentangling autoencoder it also times the loop their articles
-write (`BASELINES`: `train_on_batch` on combined models with some networks
-frozen; the AAE's with a `predict` of the codes) and reports the ratios. Results
-go to `benchmarks/results/<machine>.json` and `.md`.
+matmul reaches alone, the ceiling of these small products. Where an article
+writes a training loop it also times that loop (`BASELINES`: `train_on_batch` on
+combined models with some networks frozen; the AAE's with a `predict` of the
+codes), and for InfoGAN the same step in PyTorch eager
+(`benchmarks/torch_baselines.py`, when PyTorch is installed: `pip install -e
+".[bench]"`), and reports `fit`'s ratio to each. Results go to
+`benchmarks/results/<machine>.json` and `.md`.
 
 Usage:
     python benchmarks/run.py [--families aae,semi_supervised_aae] [--repeats 3]
@@ -808,8 +810,11 @@ def _torch_baseline(family, channels_last=False):
     def measure(steps, repeats):
         from benchmarks import torch_baselines
 
+        import torch
+
         rate, moved = getattr(torch_baselines, family)(steps, repeats, channels_last)
-        return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved}
+        return {"batch_size": 64, "steps_per_second": rate, "discriminator_moved": moved,
+                "torch": torch.__version__}
 
     return measure
 
@@ -973,7 +978,7 @@ def main(argv=None):
         "matmul_gflop_per_second": [peak, peak_after],
         "layer_matmul_gflop_per_second": layer_peak,
         "rows": rows,
-        "speedup_over_article_loop": ratios,
+        "speedup_over_baselines": ratios,
         "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
     }
     os.makedirs(args.out, exist_ok=True)

@@ -70,8 +70,9 @@ _worker = None
 
 
 def networks_each_optimizer_moves(model, networks, train, rate=1e-2):
-    """`{role: set of the networks named in `networks` whose weights moved}` when
-    `train()` runs with one optimizer role of `model` learning at a time.
+    """`{role: set of the networks named in `networks` whose trainable weights
+    moved}` when `train()` runs with one optimizer role of `model` learning at a
+    time (BatchNorm's moving statistics move in every role's turn: not compared).
 
     Every role gets its own Adam; the others' learning rates are set to 0 in
     turn (variables, read by the traced step), so one train function serves
@@ -82,13 +83,13 @@ def networks_each_optimizer_moves(model, networks, train, rate=1e-2):
     for role in model.optimizer_roles():
         for other in model.optimizer_roles():
             getattr(model, other).learning_rate = rate if other == role else 0.0
-        before = {name: [w.numpy().copy() for w in getattr(model, name).weights]
+        before = {name: [w.numpy().copy() for w in getattr(model, name).trainable_weights]
                   for name in networks}
         train()
         moved[role] = {
             name for name in networks
             if any(not np.array_equal(a, w.numpy())
-                   for a, w in zip(before[name], getattr(model, name).weights))
+                   for a, w in zip(before[name], getattr(model, name).trainable_weights))
         }
     return moved
 

@@ -104,11 +104,12 @@ def test_the_balance_term_spreads_the_images_over_the_clusters():
         used[weight] = len(np.unique(q.argmax(axis=1)))
         spread[weight] = -np.sum(mean * np.log(np.maximum(mean, 1e-12))) / np.log(8)
     # Without it (and without batch normalisation) the images crowd into a cluster
-    # or two; with it the batch's mean y is nearly uniform over the 8.
+    # or two; with it the batch's mean y is nearly uniform over the 8 (seeds 0
+    # and 1: 1 cluster against 7 and 8).
     assert used[1.0] >= 6 and used[1.0] > used[0.0], used
     assert spread[1.0] > 0.9 and spread[1.0] > spread[0.0] + 0.2, spread
     metrics = model.evaluate(x[:256], verbose=0, return_dict=True)
-    assert 0 <= metrics["balance_loss"] < 0.2 * np.log(8)
+    assert -1e-6 < metrics["balance_loss"] < 0.2 * np.log(8)
 
 
 def test_semi_supervised_options_are_refused():

@@ -26,7 +26,8 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
     supervised phase and no labels anywhere: the encoder outputs `[y, z]`, y a
     softmax over `num_clusters`; `category_discriminator` (D_cat) holds y to
     one-hot draws of a uniform categorical, so each image goes to one cluster
-    and the clusters are used equally; `discriminator` (D_gauss) holds the style
+    (one y at a time: it does not see whether every cluster is used, which
+    `balance_weight` adds); `discriminator` (D_gauss) holds the style
     z to its prior; the decoder reconstructs from `[y, z]`. With a small z, the
     decoder needs y to say what z cannot, and y comes to name the digit (or a
     style of it). Each step:
