@@ -114,11 +114,11 @@ def disentangling_ae(
     import keras_latent as kl
 
     options.setdefault("seed", 0)
-    rates = {} if dropout is None else {"encoder_dropout": dropout, "decoder_dropout": dropout}
+    built = {} if dropout is None else {"encoder_dropout": dropout, "decoder_dropout": dropout}
     if options.get("z_prior") is not None:  # Clf_z: a discriminator of [z, label]
-        rates.update(z_discriminator=True, z_classifier_units=units)
+        built.update(z_discriminator=True, z_classifier_units=units)
     networks = kl.build_disentangling_networks(
-        image_shape, num_classes, z_dim=z_dim, s_dim=s_dim, hidden_units=units, seed=1, **rates
+        image_shape, num_classes, z_dim=z_dim, s_dim=s_dim, hidden_units=units, seed=1, **built
     )
     return kl.DisentanglingAutoencoder(**networks, **options)
 

@@ -4,10 +4,10 @@ import keras
 
 from keras_latent import losses
 from keras_latent.checks import check_count, check_number
-from keras_latent.models.multi_optimizer_model import Loss
 from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (
     SemiSupervisedAdversarialAutoencoder,
 )
+from keras_latent.models.multi_optimizer_model import Loss
 
 
 # The semi-supervised AAE's options that need labels or a supervised phase.
