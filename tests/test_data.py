@@ -161,6 +161,22 @@ def test_hide_labels_keeps_a_balanced_few():
         data.hide_labels(y, labels_per_class=101)
 
 
+def test_in_memory_datasets_read_ahead_with_the_autotuner_off():
+    # The autotuner halved fit's speed on a 2-core CPU (docs/performance.md); the
+    # option must hold through what fit adds (the batch checks, the epoch stream).
+    x = np.zeros((40, 8, 8, 1), "float32")
+    y = np.arange(40) % 2
+    built = [
+        data.make_dataset(x, y, batch_size=8),
+        data.semi_supervised_dataset(x, data.hide_labels(y, 2, seed=0), batch_size=8),
+    ]
+    for ds in built:
+        checked = data.check_batches(ds, num_classes=2, allow_unlabelled=True)
+        fed, _ = data.epoch_stream(checked)
+        assert fed.options().autotune.enabled is False
+        assert len(list(fed.take(6))) == 6
+
+
 def test_semi_supervised_dataset_batches():
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(60, 8, 8, 2)).astype("float32")
