@@ -8,7 +8,7 @@ Beside the peak (2048-cubed products) it measures what a batch-100 layer's
 matmul reaches alone, the ceiling of these small products. Where an article
 writes a training loop it also times that loop (`BASELINES`: `train_on_batch` on
 combined models with some networks frozen; the AAE's with a `predict` of the
-codes), and for InfoGAN the same step in PyTorch eager
+codes), and for InfoGAN and the VAE+GAN the same step in PyTorch eager
 (`benchmarks/torch_baselines.py`, when PyTorch is installed: `pip install -e
 ".[bench]"`), and reports `fit`'s ratio to each. Results go to
 `benchmarks/results/<machine>.json` and `.md`.
@@ -314,6 +314,9 @@ VARIANTS = {
     "mixed_bfloat16": {"policy": "mixed_bfloat16"},
     # The same XLA step without `fit`: what Keras' loop adds.
     "train_step in a graph loop": {"graph_loop": True},
+    # The input as `data.make_dataset` built it before `data.prefetched`: tf.data's
+    # autotuner on.
+    "autotuned input": {"autotuned_input": True},
 }
 
 
@@ -346,11 +349,17 @@ def matmul_peak(shape=(2048, 2048, 2048), repeats=10):
     return 4 * 2 * m * k * n / best / 1e9
 
 
-def time_fit(model, x, y, batch, steps, repeats):
+def time_fit(model, x, y, batch, steps, repeats, autotuned_input=False):
     """Median steps per second of `fit` over `repeats` runs of `steps` steps."""
+    import tensorflow as tf
+
     from keras_latent import data
 
     dataset = data.make_dataset(x, y, batch_size=batch, drop_remainder=True).repeat()
+    if autotuned_input:
+        options = tf.data.Options()
+        options.autotune.enabled = True
+        dataset = dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
     model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)  # trace, warm up
     rates = []
     for _ in range(repeats):
@@ -828,7 +837,9 @@ BASELINES = {
     "info_gan": {"predict": _info_gan_baseline,
                  "pytorch eager": _torch_baseline("info_gan"),
                  "pytorch eager, channels_last": _torch_baseline("info_gan", True)},
-    "vae_gan": {"train_on_batch": _vae_gan_baseline},
+    "vae_gan": {"train_on_batch": _vae_gan_baseline,
+                "pytorch eager": _torch_baseline("vae_gan"),
+                "pytorch eager, channels_last": _torch_baseline("vae_gan", True)},
     "cvae_gan": {"train_on_batch": _cvae_gan_baseline},
 }
 
@@ -841,9 +852,13 @@ def measure_one(family, variant, steps, repeats):
     policy = options.pop("policy", None)
     if policy:
         keras.mixed_precision.set_global_policy(policy)
-    timer = time_graph_loop if options.pop("graph_loop", False) else time_fit
+    graph_loop = options.pop("graph_loop", False)
+    autotuned_input = options.pop("autotuned_input", False)
     model, (x, y), batch, flops = FAMILIES[family](options)
-    rate = timer(model, x, y, batch, steps, repeats)
+    if graph_loop:
+        rate = time_graph_loop(model, x, y, batch, steps, repeats)
+    else:
+        rate = time_fit(model, x, y, batch, steps, repeats, autotuned_input)
     return {
         "family": family,
         "variant": variant,

@@ -5,9 +5,10 @@ Each `<family>(steps, repeats, channels_last)` builds the family's networks at t
 benchmark's sizes with the same layers and the article's optimizers, trains on
 random images like `run.py`'s rows, and returns the median steps per second over
 `repeats` runs of `steps` steps after five warm-up steps, and whether the
-discriminator moved while timed. The maths follows the package's train step (one
-discriminator update on reals and fakes in one batch, then one generator update
-through it), not its numbers: weights start from PyTorch's initialisers.
+discriminator moved while timed. The maths follows the package's train step (for
+InfoGAN one discriminator update on reals and fakes in one batch, then one
+generator update through it; for the VAE+GAN the article loop's schedule), not
+its numbers: weights start from PyTorch's initialisers.
 
 Optional: `pip install -e ".[bench]"` installs PyTorch. The package and its tests
 never import this module.
@@ -128,6 +129,143 @@ def info_gan(steps, repeats, channels_last=False, noise_dim=62, classes=10, code
         g_optimizer.zero_grad(set_to_none=True)
         g_loss.mean().backward()
         g_optimizer.step()
+        discriminator.requires_grad_(True)
+
+    return _rate(step, steps, repeats, list(discriminator.parameters()))
+
+
+def vae_gan(steps, repeats, channels_last=False, latent=8, classes=10, batch=64,
+            dropout=0.3):
+    """Article 003's conditional VAE+GAN (`run.py`'s `vae_gan`), a step of one
+    discriminator update and three encoder/decoder updates on parts of `batch`, as
+    the article loop's row. Encoder: 3x3 convolution to 32 (stride 2), max-pool,
+    3x3 to 64, the label, `Dense(64)`, the mean and log-variance of z (clipped to
+    [-4, 4] for the draw). Decoder: `Dense(7x7x128)`, up-sampling, 5x5 to 64, 3x3 to
+    32, up-sampling, 5x5 to 1, sigmoid. Discriminator: 7x7 to 128 (stride 2),
+    max-pool, the label as maps, 3x3 to 64, max-pool, l (3x3 to 16), a logit.
+    LeakyReLU 0.3 and dropout after each hidden layer. RMSprop 1e-3 (encoder and
+    discriminator) and 3e-4 (decoder); l read without dropout and standardised by
+    the real part, squared error."""
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+
+    def act():
+        return [nn.LeakyReLU(0.3), nn.Dropout(dropout)]
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Sequential(
+                nn.Conv2d(1, 32, 3, 2, 1), *act(), nn.MaxPool2d(2, ceil_mode=True),
+                nn.Conv2d(32, 64, 3, 1, 1), *act())
+            self.dense = nn.Sequential(nn.Linear(7 * 7 * 64 + classes, 64), *act())
+            self.mean, self.log_var = nn.Linear(64, latent), nn.Linear(64, latent)
+
+        def forward(self, x, labels):
+            h = self.trunk(x).permute(0, 2, 3, 1).flatten(1)  # Keras' NHWC flatten
+            h = self.dense(torch.cat([h, labels], 1))
+            mean, log_var = self.mean(h), self.log_var(h)
+            z = mean + torch.exp(0.5 * log_var.clamp(-4, 4)) * torch.randn_like(mean)
+            return mean, log_var, z
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.project = nn.Sequential(nn.Linear(latent + classes, 7 * 7 * 128), *act())
+            self.trunk = nn.Sequential(
+                nn.Upsample(scale_factor=2), nn.Conv2d(128, 64, 5, 1, 2), *act(),
+                nn.Conv2d(64, 32, 3, 1, 1), nn.Upsample(scale_factor=2), *act(),
+                nn.Conv2d(32, 1, 5, 1, 2), nn.Sigmoid())
+
+        def forward(self, z, labels):
+            h = self.project(torch.cat([z, labels], 1)).view(-1, 7, 7, 128)
+            return self.trunk(h.permute(0, 3, 1, 2).contiguous(memory_format=layout))
+
+    class Discriminator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.Sequential(
+                nn.Conv2d(1, 128, 7, 2, 3), nn.MaxPool2d(2, ceil_mode=True), *act())
+            self.second = nn.Sequential(
+                nn.Conv2d(128 + classes, 64, 3, 1, 1), nn.MaxPool2d(2, ceil_mode=True), *act())
+            self.similarity = nn.Conv2d(64, 16, 3, 1, 1)
+            self.logit = nn.Sequential(*act(), nn.Flatten(), nn.Linear(4 * 4 * 16, 1))
+
+        def forward(self, x, labels):
+            h = self.first(x)
+            maps = labels[:, :, None, None].expand(-1, -1, *h.shape[2:])
+            l = self.similarity(self.second(torch.cat([h, maps], 1)))
+            # Keras flattens NHWC; the order does not change the cost.
+            return self.logit(l), l
+
+    encoder, decoder, discriminator = (
+        m().to(memory_format=layout) for m in (Encoder, Decoder, Discriminator))
+    d_optimizer = torch.optim.RMSprop(discriminator.parameters(), 1e-3, alpha=0.9, eps=1e-7)
+    e_optimizer = torch.optim.RMSprop(encoder.parameters(), 1e-3, alpha=0.9, eps=1e-7)
+    g_optimizer = torch.optim.RMSprop(decoder.parameters(), 3e-4, alpha=0.9, eps=1e-7)
+    images = torch.rand(6400, 1, 28, 28).contiguous(memory_format=layout)
+    targets = F.one_hot(torch.arange(6400) % classes, classes).float()
+    pixels = 784.0
+
+    def forward(x, t, similarity):
+        mean, log_var, z = encoder(x, t)
+        rebuilt = decoder(z, t)
+        drawn = decoder(torch.randn(len(x), latent), t)
+        real, _ = discriminator(x, t)
+        rebuilt_logit, _ = discriminator(rebuilt, t)
+        drawn_logit, _ = discriminator(drawn, t)
+        gan = (F.softplus(-real) + 2 * F.softplus(drawn_logit) + F.softplus(rebuilt_logit)) / 4
+        parts = {"gan": gan.squeeze(1) / pixels}
+        if similarity:
+            with torch.no_grad():
+                F.binary_cross_entropy(rebuilt, x)  # the reconstruction metric
+            discriminator.eval()  # l without dropout
+            _, real_l = discriminator(x, t)
+            _, rebuilt_l = discriminator(rebuilt, t)
+            discriminator.train()
+            # Centring by the real part's mean cancels in the difference.
+            spread = (real_l.detach().var((0, 2, 3), unbiased=False, keepdim=True)
+                      + 1e-6).sqrt()
+            parts["llike"] = (((rebuilt_l - real_l) / spread).square().flatten(1).sum(1)
+                              / pixels)
+            parts["prior"] = (-0.5 * (1 + log_var - mean.square() - log_var.exp()).sum(1)
+                              / pixels)
+        return parts
+
+    position = [0]
+
+    def part():
+        start = position[0] = (position[0] + batch) % (6400 - batch)
+        return images[start:start + batch], targets[start:start + batch]
+
+    def step():
+        x, t = part()
+        encoder.requires_grad_(False)
+        decoder.requires_grad_(False)
+        d_optimizer.zero_grad(set_to_none=True)
+        (forward(x, t, False)["gan"] * pixels).mean().backward()
+        d_optimizer.step()
+        encoder.requires_grad_(True)
+        decoder.requires_grad_(True)
+
+        discriminator.requires_grad_(False)  # its weights' gradients are not needed
+        for _ in range(3):
+            x, t = part()
+            parts = forward(x, t, True)
+            e_loss = ((parts["llike"] + parts["prior"]) * pixels).mean()
+            g_loss = ((parts["llike"] - parts["gan"]) * pixels).mean()
+            e_grads = torch.autograd.grad(e_loss, list(encoder.parameters()), retain_graph=True)
+            g_grads = torch.autograd.grad(g_loss, list(decoder.parameters()))
+            for p, g in zip(encoder.parameters(), e_grads):
+                p.grad = g
+            for p, g in zip(decoder.parameters(), g_grads):
+                p.grad = g
+            e_optimizer.step()
+            g_optimizer.step()
         discriminator.requires_grad_(True)
 
     return _rate(step, steps, repeats, list(discriminator.parameters()))
