@@ -8,7 +8,7 @@ Beside the peak (2048-cubed products) it measures what a batch-100 layer's
 matmul reaches alone, the ceiling of these small products. Where an article
 writes a training loop it also times that loop (`BASELINES`: `train_on_batch` on
 combined models with some networks frozen; the AAE's with a `predict` of the
-codes), and for InfoGAN and the VAE+GAN the same step in PyTorch eager
+codes), and for the convolutional families the same step in PyTorch eager
 (`benchmarks/torch_baselines.py`, when PyTorch is installed: `pip install -e
 ".[bench]"`), and reports `fit`'s ratio to each. Results go to
 `benchmarks/results/<machine>.json` and `.md`.
@@ -840,7 +840,9 @@ BASELINES = {
     "vae_gan": {"train_on_batch": _vae_gan_baseline,
                 "pytorch eager": _torch_baseline("vae_gan"),
                 "pytorch eager, channels_last": _torch_baseline("vae_gan", True)},
-    "cvae_gan": {"train_on_batch": _cvae_gan_baseline},
+    "cvae_gan": {"train_on_batch": _cvae_gan_baseline,
+                 "pytorch eager": _torch_baseline("cvae_gan"),
+                 "pytorch eager, channels_last": _torch_baseline("cvae_gan", True)},
 }
 
 

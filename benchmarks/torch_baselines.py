@@ -7,8 +7,8 @@ random images like `run.py`'s rows, and returns the median steps per second over
 `repeats` runs of `steps` steps after five warm-up steps, and whether the
 discriminator moved while timed. The maths follows the package's train step (for
 InfoGAN one discriminator update on reals and fakes in one batch, then one
-generator update through it; for the VAE+GAN the article loop's schedule), not
-its numbers: weights start from PyTorch's initialisers.
+generator update through it; for the VAE+GAN the article loop's schedule; for
+the CVAE-GAN every network's update from one pass), not its numbers: weights start from PyTorch's initialisers.
 
 Optional: `pip install -e ".[bench]"` installs PyTorch. The package and its tests
 never import this module.
@@ -153,37 +153,7 @@ def vae_gan(steps, repeats, channels_last=False, latent=8, classes=10, batch=64,
     torch.manual_seed(0)
     layout = torch.channels_last if channels_last else torch.contiguous_format
 
-    def act():
-        return [nn.LeakyReLU(0.3), nn.Dropout(dropout)]
-
-    class Encoder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.trunk = nn.Sequential(
-                nn.Conv2d(1, 32, 3, 2, 1), *act(), nn.MaxPool2d(2, ceil_mode=True),
-                nn.Conv2d(32, 64, 3, 1, 1), *act())
-            self.dense = nn.Sequential(nn.Linear(7 * 7 * 64 + classes, 64), *act())
-            self.mean, self.log_var = nn.Linear(64, latent), nn.Linear(64, latent)
-
-        def forward(self, x, labels):
-            h = self.trunk(x).permute(0, 2, 3, 1).flatten(1)  # Keras' NHWC flatten
-            h = self.dense(torch.cat([h, labels], 1))
-            mean, log_var = self.mean(h), self.log_var(h)
-            z = mean + torch.exp(0.5 * log_var.clamp(-4, 4)) * torch.randn_like(mean)
-            return mean, log_var, z
-
-    class Decoder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.project = nn.Sequential(nn.Linear(latent + classes, 7 * 7 * 128), *act())
-            self.trunk = nn.Sequential(
-                nn.Upsample(scale_factor=2), nn.Conv2d(128, 64, 5, 1, 2), *act(),
-                nn.Conv2d(64, 32, 3, 1, 1), nn.Upsample(scale_factor=2), *act(),
-                nn.Conv2d(32, 1, 5, 1, 2), nn.Sigmoid())
-
-        def forward(self, z, labels):
-            h = self.project(torch.cat([z, labels], 1)).view(-1, 7, 7, 128)
-            return self.trunk(h.permute(0, 3, 1, 2).contiguous(memory_format=layout))
+    Encoder, Decoder, act = _conditional_vae(latent, classes, dropout, layout)
 
     class Discriminator(nn.Module):
         def __init__(self):
@@ -269,3 +239,124 @@ def vae_gan(steps, repeats, channels_last=False, latent=8, classes=10, batch=64,
         discriminator.requires_grad_(True)
 
     return _rate(step, steps, repeats, list(discriminator.parameters()))
+
+
+def cvae_gan(steps, repeats, channels_last=False, latent=8, classes=10, batch=64,
+             dropout=0.3):
+    """The CVAE-GAN (`run.py`'s `cvae_gan`): article 003's encoder and decoder (see
+    `vae_gan`; dropout 0.3), and D and C each on a trunk of 7x7 convolution to 128
+    (stride 2), max-pool, 3x3 to 64, max-pool, 3x3 to 16 (LeakyReLU 0.3), whose 256
+    features a `Dense` reads. A step is one pass: E, G on [z; a prior draw], D and C
+    on the real, rebuilt and drawn images in one batch of 3 x `batch`, then each
+    network's update from its own loss, Adam(2e-4, beta_1 0.5): E on 3 KL + L_G, G
+    on L_G + 1e-3 (L_GD + L_GC), D on its GAN loss, C on the real images' cross
+    entropy; class centres as moving averages (decay 0.9)."""
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    Encoder, Decoder, _ = _conditional_vae(latent, classes, dropout, layout)
+
+    class Critic(nn.Module):
+        def __init__(self, outputs):
+            super().__init__()
+            self.trunk = nn.Sequential(
+                nn.Conv2d(1, 128, 7, 2, 3), nn.MaxPool2d(2, ceil_mode=True), nn.LeakyReLU(0.3),
+                nn.Conv2d(128, 64, 3, 1, 1), nn.MaxPool2d(2, ceil_mode=True), nn.LeakyReLU(0.3),
+                nn.Conv2d(64, 16, 3, 1, 1), nn.LeakyReLU(0.3))
+            self.head = nn.Linear(4 * 4 * 16, outputs)
+
+        def forward(self, x):
+            features = self.trunk(x).permute(0, 2, 3, 1).flatten(1)  # Keras' NHWC flatten
+            return self.head(features), features
+
+    encoder, decoder = Encoder().to(memory_format=layout), Decoder().to(memory_format=layout)
+    discriminator = Critic(1).to(memory_format=layout)
+    classifier = Critic(classes).to(memory_format=layout)
+    networks = (encoder, decoder, discriminator, classifier)
+    optimizers = [torch.optim.Adam(n.parameters(), 2e-4, betas=(0.5, 0.999), eps=1e-7)
+                  for n in networks]
+    images = torch.rand(6400, 1, 28, 28).contiguous(memory_format=layout)
+    targets = F.one_hot(torch.arange(6400) % classes, classes).float()
+    centres = torch.zeros(classes, 4 * 4 * 16)
+    position = [0]
+
+    def class_means(features, t):
+        return (t.T @ features) / t.sum(0).clamp_min(1.0)[:, None]
+
+    def step():
+        start = position[0] = (position[0] + batch) % (6400 - batch)
+        x, t = images[start:start + batch], targets[start:start + batch]
+        n = len(x)
+        mean, log_var, z = encoder(x, t)
+        decoded = decoder(torch.cat([z, torch.randn(n, latent)]), torch.cat([t, t]))
+        rebuilt = decoded[:n]
+        every = torch.cat([x, decoded])
+        logits, d_f = discriminator(every)
+        class_logits, c_f = classifier(every)
+        logits = logits.squeeze(1)
+        d_loss = (F.softplus(-logits[:n]) + F.softplus(logits[n:2 * n])
+                  + F.softplus(logits[2 * n:])).mean()
+        c_loss = -(t * F.log_softmax(class_logits[:n], 1)).sum(1).mean()
+        pairwise = 0.5 * ((x - rebuilt).square().flatten(1).sum(1)
+                          + (d_f[:n] - d_f[n:2 * n]).square().sum(1)
+                          + (c_f[:n] - c_f[n:2 * n]).square().sum(1))
+        mean_loss = 0.5 * (d_f[:n].mean(0) - d_f[2 * n:].mean(0)).square().sum()
+        with torch.no_grad():
+            centres.mul_(0.9).add_(0.1 * class_means(c_f[:n], t))
+        class_mean = 0.5 * (centres - class_means(c_f[2 * n:], t)).square().sum()
+        kl = -0.5 * (1 + log_var - mean.square() - log_var.exp()).sum(1)
+        losses = ((3.0 * kl + pairwise).mean(), (pairwise.mean() + 1e-3 * (mean_loss + class_mean)),
+                  d_loss, c_loss)
+        for k, (network, loss) in enumerate(zip(networks, losses)):
+            parameters = list(network.parameters())
+            grads = torch.autograd.grad(loss, parameters, retain_graph=k < 3)
+            for parameter, grad in zip(parameters, grads):
+                parameter.grad = grad
+        for optimizer in optimizers:
+            optimizer.step()
+
+    return _rate(step, steps, repeats, list(discriminator.parameters()))
+
+
+def _conditional_vae(latent, classes, dropout, layout):
+    """Article 003's conditional encoder and decoder classes, and the activation
+    (LeakyReLU 0.3, dropout) after each hidden layer: see `vae_gan`."""
+    import torch
+    from torch import nn
+
+    def act():
+        return [nn.LeakyReLU(0.3), nn.Dropout(dropout)]
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Sequential(
+                nn.Conv2d(1, 32, 3, 2, 1), *act(), nn.MaxPool2d(2, ceil_mode=True),
+                nn.Conv2d(32, 64, 3, 1, 1), *act())
+            self.dense = nn.Sequential(nn.Linear(7 * 7 * 64 + classes, 64), *act())
+            self.mean, self.log_var = nn.Linear(64, latent), nn.Linear(64, latent)
+
+        def forward(self, x, labels):
+            h = self.trunk(x).permute(0, 2, 3, 1).flatten(1)  # Keras' NHWC flatten
+            h = self.dense(torch.cat([h, labels], 1))
+            mean, log_var = self.mean(h), self.log_var(h)
+            z = mean + torch.exp(0.5 * log_var.clamp(-4, 4)) * torch.randn_like(mean)
+            return mean, log_var, z
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.project = nn.Sequential(nn.Linear(latent + classes, 7 * 7 * 128), *act())
+            self.trunk = nn.Sequential(
+                nn.Upsample(scale_factor=2), nn.Conv2d(128, 64, 5, 1, 2), *act(),
+                nn.Conv2d(64, 32, 3, 1, 1), nn.Upsample(scale_factor=2), *act(),
+                nn.Conv2d(32, 1, 5, 1, 2), nn.Sigmoid())
+
+        def forward(self, z, labels):
+            h = self.project(torch.cat([z, labels], 1)).view(-1, 7, 7, 128)
+            return self.trunk(h.permute(0, 3, 1, 2).contiguous(memory_format=layout))
+
+    return Encoder, Decoder, act
