@@ -5,15 +5,17 @@ trains `--steps` steps a call under each variant, interleaved call by call in on
 process so that the machine's noise falls on all of them alike:
 
 - `fit, make_dataset`: the package's pipeline (`data.prefetched`: autotuner off);
-- `fit, autotuner on`: the same with the autotuner on and `prefetch(AUTOTUNE)`,
-  as `data.make_dataset` built it before;
+- `fit, autotuner on`: the same with the autotuner turned back on and one more
+  `prefetch(AUTOTUNE)`;
 - `fit, arrays`: NumPy arrays, which Keras turns into its own dataset;
 - `train_step loop, fresh iterator` / `one iterator`: `tf.function(train_step)`
   in a Python loop on `next(iterator)`, the autotuner on, with an iterator opened
-  each call or one iterator for all calls.
+  each call or one iterator for all calls (open, with its autotuner, while
+  every variant runs).
 
 Each call's steps per second and the share of the machine's CPU time spent idle
-(`/proc/stat`) go to `benchmarks/results/<tag>-input-autotune.md` and `.json`.
+(`/proc/stat`, every core, not this process alone) go to
+`benchmarks/results/<tag>-input-autotune.md` and `.json`.
 
 Usage:
     python benchmarks/input_autotune.py [--steps 15] [--rounds 4] [--tag cpu2]
@@ -22,6 +24,7 @@ Usage:
 import argparse
 import json
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -109,8 +112,9 @@ def main(argv=None):
     with open(os.path.join(args.out, f"{args.tag}-input-autotune.md"), "w") as f:
         f.write(text)
     with open(os.path.join(args.out, f"{args.tag}-input-autotune.json"), "w") as f:
-        json.dump({"calls": calls, "command": "python benchmarks/input_autotune.py "
-                   + " ".join(sys.argv[1:])}, f, indent=1)
+        command = shlex.join(["python", "benchmarks/input_autotune.py",
+                              *(sys.argv[1:] if argv is None else argv)])
+        json.dump({"calls": calls, "command": command}, f, indent=1)
     print(text)
 
 

@@ -42,7 +42,7 @@ def measure(family, setup, steps, repeats):
             model, (x, y), batch, _ = run.FAMILIES[family](options)
     else:
         model, (x, y), batch, _ = run.FAMILIES[family](options)
-    rate = run.time_fit(model, x, y, batch, steps, repeats)
+    rate, _ = run.time_fit(model, x, y, batch, steps, repeats)
     return {"family": family, "setup": setup, "batch_size": batch, "steps_per_second": rate}
 
 

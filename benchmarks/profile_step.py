@@ -4,14 +4,17 @@ steps, ops ranked by their own (self) time.
 The family is built as `run.py` builds it, traced and warmed up by one `fit`, then
 profiled over `--steps` steps (`tf.profiler.experimental`), with the input as
 `data.make_dataset` builds it or, with `--autotuned-input`, with tf.data's
-autotuner on (as before `data.prefetched`). Prints, and writes to
-`benchmarks/results/<tag>-profile.md`, the wall time a step and the top ops by self
+autotuner turned back on. Prints, and writes to
+`benchmarks/results/<tag>[-autotuned]-profile.md`, the wall time a step and the top ops by self
 time, by op type and by op, host-side (this is a CPU), with their share of the
 profiled ops' total.
 
 Usage:
     python benchmarks/profile_step.py [--family info_gan] [--steps 10]
         [--autotuned-input] [--top 15] [--tag cpu2-info-gan]
+
+With `--autotuned-input` the dataset is `data.make_dataset`'s with the autotuner
+turned back on and one more `prefetch(AUTOTUNE)`.
 """
 
 import argparse
@@ -19,6 +22,7 @@ import collections
 import glob
 import json
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -29,8 +33,12 @@ sys.path.insert(0, ROOT)  # run from a checkout without installing
 
 def op_stats(xplane):
     """Rows `{type, operation, occurrences, self_us}` of a profile's framework ops."""
-    from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
-
+    try:  # TensorFlow's own converter (private); xprof's tools read the same files
+        from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
+    except ImportError as error:
+        raise RuntimeError(
+            "this TensorFlow has no profiler converter; open the trace in xprof "
+            "(pip install xprof) instead") from error
     text, ok = plugin.xspace_to_tools_data([xplane], "framework_op_stats", {})
     if not ok:
         raise RuntimeError(f"the profiler's op statistics failed: {text[:200]!r}")
@@ -80,13 +88,14 @@ def main(argv=None):
         options.autotune.enabled = True
         dataset = dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
     model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)  # trace, warm up
-    logs = tempfile.mkdtemp()
-    tf.profiler.experimental.start(logs)
-    start = time.perf_counter()
-    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)
-    step_ms = (time.perf_counter() - start) / args.steps * 1e3
-    tf.profiler.experimental.stop()
-    rows = op_stats(glob.glob(os.path.join(logs, "**", "*.xplane.pb"), recursive=True)[-1])
+    with tempfile.TemporaryDirectory() as logs:
+        tf.profiler.experimental.start(logs)
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)
+        step_ms = (time.perf_counter() - start) / args.steps * 1e3
+        tf.profiler.experimental.stop()
+        traces = sorted(glob.glob(os.path.join(logs, "**", "*.xplane.pb"), recursive=True))
+        rows = op_stats(traces[-1])
     total_ms = sum(r["self_us"] for r in rows) / 1e3 / args.steps
 
     input_kind = "autotuner on" if args.autotuned_input else "data.make_dataset"
@@ -98,18 +107,20 @@ def main(argv=None):
         f"summed over threads: {total_ms:.0f} ms.",
     ]
     for key, title in (("type", "op type"), ("operation", "op")):
-        lines += ["", f"| {title} | ms a step | share | calls a step |", "| --- | --- | --- | --- |"]
+        lines += ["", f"| {title} | ms a step | share | calls a step |",
+                  "| --- | --- | --- | --- |"]
         for name, ms, share, calls in ranked(rows, key, args.top):
             lines.append(f"| `{name}` | {ms / args.steps:.1f} | {share:.0%} | "
                          f"{calls / args.steps:g} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    tag = args.tag or f"cpu{os.cpu_count()}-{args.family}" + (
+    tag = (args.tag or f"cpu{os.cpu_count()}-{args.family.replace('_', '-')}") + (
         "-autotuned" if args.autotuned_input else "")
+    command = shlex.join(["python", "benchmarks/profile_step.py",
+                          *(sys.argv[1:] if argv is None else argv)])
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, f"{tag}-profile.md"), "w") as f:
-        f.write(text + f"\nCommand: `python benchmarks/profile_step.py "
-                + " ".join(sys.argv[1:] if argv is None else argv) + "`\n")
+        f.write(text + f"\nCommand: `{command}`\n")
 
 
 if __name__ == "__main__":

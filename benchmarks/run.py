@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -314,8 +315,8 @@ VARIANTS = {
     "mixed_bfloat16": {"policy": "mixed_bfloat16"},
     # The same XLA step without `fit`: what Keras' loop adds.
     "train_step in a graph loop": {"graph_loop": True},
-    # The input as `data.make_dataset` built it before `data.prefetched`: tf.data's
-    # autotuner on.
+    # `data.make_dataset`'s input with tf.data's autotuner turned back on and one
+    # more `prefetch(AUTOTUNE)`.
     "autotuned input": {"autotuned_input": True},
 }
 
@@ -350,7 +351,9 @@ def matmul_peak(shape=(2048, 2048, 2048), repeats=10):
 
 
 def time_fit(model, x, y, batch, steps, repeats, autotuned_input=False):
-    """Median steps per second of `fit` over `repeats` runs of `steps` steps."""
+    """Median steps per second of `fit` over `repeats` runs of `steps` steps, and
+    the updates a step took where the model logs them (the VAE+GAN's
+    `d_steps_taken` and `g_steps_taken`, over the last run)."""
     import tensorflow as tf
 
     from keras_latent import data
@@ -364,9 +367,10 @@ def time_fit(model, x, y, batch, steps, repeats, autotuned_input=False):
     rates = []
     for _ in range(repeats):
         start = time.perf_counter()
-        model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
+        history = model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
         rates.append(steps / (time.perf_counter() - start))
-    return statistics.median(rates)
+    taken = {k: v[-1] for k, v in history.history.items() if k.endswith("_taken")}
+    return statistics.median(rates), taken
 
 
 def time_graph_loop(model, x, y, batch, steps, repeats):
@@ -857,10 +861,11 @@ def measure_one(family, variant, steps, repeats):
     graph_loop = options.pop("graph_loop", False)
     autotuned_input = options.pop("autotuned_input", False)
     model, (x, y), batch, flops = FAMILIES[family](options)
+    taken = {}
     if graph_loop:
         rate = time_graph_loop(model, x, y, batch, steps, repeats)
     else:
-        rate = time_fit(model, x, y, batch, steps, repeats, autotuned_input)
+        rate, taken = time_fit(model, x, y, batch, steps, repeats, autotuned_input)
     return {
         "family": family,
         "variant": variant,
@@ -869,6 +874,7 @@ def measure_one(family, variant, steps, repeats):
         "step_gflop": flops(model, batch) / 1e9,
         "gflop_per_second": rate * flops(model, batch) / 1e9,
         "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **taken,
     }
 
 
@@ -996,7 +1002,7 @@ def main(argv=None):
         "layer_matmul_gflop_per_second": layer_peak,
         "rows": rows,
         "speedup_over_baselines": ratios,
-        "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
+        "command": shlex.join(["python", "benchmarks/run.py", *sys.argv[1:]]),
     }
     os.makedirs(args.out, exist_ok=True)
     tag = args.tag or f"cpu{info['cores']}" + ("-gpu" if info["gpu"] else "")

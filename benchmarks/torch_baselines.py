@@ -8,7 +8,13 @@ random images like `run.py`'s rows, and returns the median steps per second over
 discriminator moved while timed. The maths follows the package's train step (for
 InfoGAN one discriminator update on reals and fakes in one batch, then one
 generator update through it; for the VAE+GAN the article loop's schedule; for
-the CVAE-GAN every network's update from one pass), not its numbers: weights start from PyTorch's initialisers.
+the CVAE-GAN every network's update from one pass), not its numbers. What
+differs, none of it in the cost of a step: weights start from PyTorch's
+initialisers; RMSprop adds epsilon outside the square root (Keras inside);
+"same" padding is symmetric (TensorFlow pads one more on the right and bottom);
+the VAE+GAN's first encoder/decoder update reads a fresh part (the package's
+reuses the discriminator's); the CVAE-GAN's class centres are plain moving
+averages (the package's are bias-corrected).
 
 Optional: `pip install -e ".[bench]"` installs PyTorch. The package and its tests
 never import this module.
@@ -202,7 +208,8 @@ def vae_gan(steps, repeats, channels_last=False, latent=8, classes=10, batch=64,
                       + 1e-6).sqrt()
             parts["llike"] = (((rebuilt_l - real_l) / spread).square().flatten(1).sum(1)
                               / pixels)
-            parts["prior"] = (-0.5 * (1 + log_var - mean.square() - log_var.exp()).sum(1)
+            clipped = log_var.clamp(-4, 4)  # as the draw clips it
+            parts["prior"] = (-0.5 * (1 + clipped - mean.square() - clipped.exp()).sum(1)
                               / pixels)
         return parts
 
@@ -307,7 +314,8 @@ def cvae_gan(steps, repeats, channels_last=False, latent=8, classes=10, batch=64
         with torch.no_grad():
             centres.mul_(0.9).add_(0.1 * class_means(c_f[:n], t))
         class_mean = 0.5 * (centres - class_means(c_f[2 * n:], t)).square().sum()
-        kl = -0.5 * (1 + log_var - mean.square() - log_var.exp()).sum(1)
+        clipped = log_var.clamp(-4, 4)  # as the draw clips it
+        kl = -0.5 * (1 + clipped - mean.square() - clipped.exp()).sum(1)
         losses = ((3.0 * kl + pairwise).mean(), (pairwise.mean() + 1e-3 * (mean_loss + class_mean)),
                   d_loss, c_loss)
         for k, (network, loss) in enumerate(zip(networks, losses)):

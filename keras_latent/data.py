@@ -467,7 +467,8 @@ def semi_supervised_dataset(x, y, batch_size=100, labelled_batch_size=None, seed
     `labelled_batch_size` images drawn (repeating) from those whose label in `y`
     is >= 0, with their labels: one `fit` call trains the semi-supervised AAE's
     reconstruction and regularisation on all data and its classifier on the
-    labelled part. An epoch is one pass over `x`.
+    labelled part. An epoch is one pass over `x`. tf.data's autotuner is off
+    (see `prefetched`).
 
     Args:
         x: float array `(N, H, W, C)` in [0, 1].
@@ -514,7 +515,8 @@ def make_dataset(
 ):
     """A shuffled, batched, prefetched `tf.data.Dataset` of images (and labels).
 
-    Works for any image size, channel count and class count.
+    Works for any image size, channel count and class count. tf.data's
+    autotuner is off (see `prefetched`).
 
     Args:
         x: float array `(N, H, W, C)` in [0, 1].
@@ -546,10 +548,12 @@ def make_dataset(
 def prefetched(dataset, batches=2):
     """`dataset` read `batches` ahead, with tf.data's autotuner off.
 
-    Batches of arrays held in memory need no tuning, and the autotuner costs
-    training time: on a 2-core CPU, with it, most `fit` calls ran at half the
-    steps per second (docs/performance.md, "tf.data's autotuner"). The option
-    holds for every dataset built on this one.
+    Batches of arrays held in memory need no tuning, and on a small CPU the
+    autotuner can leave a core idle while `fit` trains: on 2 cores, many calls
+    ran at about half the steps per second (docs/performance.md, "tf.data's
+    autotuner"). The option holds for every dataset built on this one; to tune
+    heavy work added after it, turn the autotuner back on with
+    `dataset.with_options(options)`, `options.autotune.enabled = True`.
     """
     options = tf.data.Options()
     options.autotune.enabled = False

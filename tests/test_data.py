@@ -162,7 +162,7 @@ def test_hide_labels_keeps_a_balanced_few():
 
 
 def test_in_memory_datasets_read_ahead_with_the_autotuner_off():
-    # The autotuner halved fit's speed on a 2-core CPU (docs/performance.md); the
+    # The autotuner can idle a core of a small CPU (docs/performance.md); the
     # option must hold through what fit adds (the batch checks, the epoch stream).
     x = np.random.default_rng(0).uniform(size=(40, 8, 8, 1)).astype("float32")
     y = np.arange(40) % 2
