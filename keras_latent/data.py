@@ -550,10 +550,11 @@ def prefetched(dataset, batches=2):
 
     Batches of arrays held in memory need no tuning, and on a small CPU the
     autotuner can leave a core idle while `fit` trains: on 2 cores, many calls
-    ran at about half the steps per second (docs/performance.md, "tf.data's
-    autotuner"). The option holds for every dataset built on this one; to tune
-    heavy work added after it, turn the autotuner back on with
-    `dataset.with_options(options)`, `options.autotune.enabled = True`.
+    run at about half the steps per second (docs/performance.md, "tf.data's
+    autotuner"). The option holds for every dataset built on this one. For heavy
+    work added after it, turn the autotuner back on: `options =
+    tf.data.Options()`, `options.autotune.enabled = True`, then
+    `dataset.with_options(options)`.
     """
     options = tf.data.Options()
     options.autotune.enabled = False
