@@ -5,8 +5,8 @@ trains `--steps` steps a call under each variant, interleaved call by call in on
 process so that the machine's noise falls on all of them alike:
 
 - `fit, make_dataset`: the package's pipeline (`data.prefetched`: autotuner off);
-- `fit, autotuner on`: the same with the autotuner turned back on and one more
-  `prefetch(AUTOTUNE)`;
+- `fit, autotuner on`: the same with the autotuner turned back on
+  (`run.fit_input`);
 - `fit, arrays`: NumPy arrays, which Keras turns into its own dataset;
 - `train_step loop, fresh iterator` / `one iterator`: `tf.function(train_step)`
   in a Python loop on `next(iterator)`, the autotuner on, with an iterator opened
@@ -55,14 +55,10 @@ def main(argv=None):
     import tensorflow as tf
 
     from benchmarks import run
-    from keras_latent import data
 
     model, (x, y), batch, _ = run.info_gan({})
     steps = args.steps
-    ours = data.make_dataset(x, y, batch_size=batch, drop_remainder=True).repeat()
-    on = tf.data.Options()
-    on.autotune.enabled = True
-    tuned = ours.prefetch(tf.data.AUTOTUNE).with_options(on)
+    ours, tuned = run.fit_input(x, y, batch), run.fit_input(x, y, batch, autotuned=True)
     step = tf.function(model.train_step)
     kept = iter(tuned)
 

@@ -14,7 +14,7 @@ Usage:
         [--autotuned-input] [--top 15] [--tag cpu2-info-gan]
 
 With `--autotuned-input` the dataset is `data.make_dataset`'s with the autotuner
-turned back on and one more `prefetch(AUTOTUNE)`.
+turned back on (`run.fit_input`).
 """
 
 import argparse
@@ -79,14 +79,9 @@ def main(argv=None):
     import tensorflow as tf
 
     from benchmarks import run
-    from keras_latent import data
 
     model, (x, y), batch, _ = run.FAMILIES[args.family]({})
-    dataset = data.make_dataset(x, y, batch_size=batch, drop_remainder=True).repeat()
-    if args.autotuned_input:
-        options = tf.data.Options()
-        options.autotune.enabled = True
-        dataset = dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+    dataset = run.fit_input(x, y, batch, args.autotuned_input)
     model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)  # trace, warm up
     with tempfile.TemporaryDirectory() as logs:
         tf.profiler.experimental.start(logs)

@@ -315,8 +315,7 @@ VARIANTS = {
     "mixed_bfloat16": {"policy": "mixed_bfloat16"},
     # The same XLA step without `fit`: what Keras' loop adds.
     "train_step in a graph loop": {"graph_loop": True},
-    # `data.make_dataset`'s input with tf.data's autotuner turned back on and one
-    # more `prefetch(AUTOTUNE)`.
+    # `data.make_dataset`'s input with tf.data's autotuner turned back on (`fit_input`).
     "autotuned input": {"autotuned_input": True},
 }
 
@@ -350,19 +349,26 @@ def matmul_peak(shape=(2048, 2048, 2048), repeats=10):
     return 4 * 2 * m * k * n / best / 1e9
 
 
-def time_fit(model, x, y, batch, steps, repeats, autotuned_input=False):
-    """Median steps per second of `fit` over `repeats` runs of `steps` steps, and
-    the updates a step took where the model logs them (the VAE+GAN's
-    `d_steps_taken` and `g_steps_taken`, over the last run)."""
+def fit_input(x, y, batch, autotuned=False):
+    """The endless `data.make_dataset` every `fit` row reads; with `autotuned`,
+    tf.data's autotuner turned back on and one more `prefetch(AUTOTUNE)`."""
     import tensorflow as tf
 
     from keras_latent import data
 
     dataset = data.make_dataset(x, y, batch_size=batch, drop_remainder=True).repeat()
-    if autotuned_input:
-        options = tf.data.Options()
-        options.autotune.enabled = True
-        dataset = dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+    if not autotuned:
+        return dataset
+    options = tf.data.Options()
+    options.autotune.enabled = True
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+def time_fit(model, x, y, batch, steps, repeats, autotuned_input=False):
+    """Median steps per second of `fit` over `repeats` runs of `steps` steps, and
+    the updates a step took where the model logs them (the VAE+GAN's
+    `d_steps_taken` and `g_steps_taken`, over the last run)."""
+    dataset = fit_input(x, y, batch, autotuned_input)
     model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)  # trace, warm up
     rates = []
     for _ in range(repeats):
