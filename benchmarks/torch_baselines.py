@@ -42,6 +42,19 @@ def _rate(step, steps, repeats, watched):
     return statistics.median(rates), moved
 
 
+def _own_gradients(pairs):
+    """Each network's `.grad` from its own loss, for `(network, loss)` pairs that
+    share one forward pass (each network's update from its own loss, as the
+    package's `update` with several roles)."""
+    import torch
+
+    for k, (network, loss) in enumerate(pairs):
+        parameters = list(network.parameters())
+        grads = torch.autograd.grad(loss, parameters, retain_graph=k < len(pairs) - 1)
+        for parameter, grad in zip(parameters, grads):
+            parameter.grad = grad
+
+
 def info_gan(steps, repeats, channels_last=False, noise_dim=62, classes=10, codes=2,
              batch=64):
     """Article 002's InfoGAN (`run.py`'s `info_gan`): generator 74 -> 7x7x128, then
@@ -235,12 +248,7 @@ def vae_gan(steps, repeats, channels_last=False, latent=8, classes=10, batch=64,
             parts = forward(x, t, True)
             e_loss = ((parts["llike"] + parts["prior"]) * pixels).mean()
             g_loss = ((parts["llike"] - parts["gan"]) * pixels).mean()
-            e_grads = torch.autograd.grad(e_loss, list(encoder.parameters()), retain_graph=True)
-            g_grads = torch.autograd.grad(g_loss, list(decoder.parameters()))
-            for p, g in zip(encoder.parameters(), e_grads):
-                p.grad = g
-            for p, g in zip(decoder.parameters(), g_grads):
-                p.grad = g
+            _own_gradients([(encoder, e_loss), (decoder, g_loss)])
             e_optimizer.step()
             g_optimizer.step()
         discriminator.requires_grad_(True)
@@ -318,11 +326,7 @@ def cvae_gan(steps, repeats, channels_last=False, latent=8, classes=10, batch=64
         kl = -0.5 * (1 + clipped - mean.square() - clipped.exp()).sum(1)
         losses = ((3.0 * kl + pairwise).mean(), (pairwise.mean() + 1e-3 * (mean_loss + class_mean)),
                   d_loss, c_loss)
-        for k, (network, loss) in enumerate(zip(networks, losses)):
-            parameters = list(network.parameters())
-            grads = torch.autograd.grad(loss, parameters, retain_graph=k < 3)
-            for parameter, grad in zip(parameters, grads):
-                parameter.grad = grad
+        _own_gradients(list(zip(networks, losses)))
         for optimizer in optimizers:
             optimizer.step()
 
