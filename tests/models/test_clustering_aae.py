@@ -39,7 +39,11 @@ def test_cluster_naming_rejects_bad_input():
 
 def trained_weights(x):
     keras.utils.set_random_seed(0)  # the same initial weights every time
-    model = families.clustering_aae(num_clusters=4)
+    # Every term of the encoder's loss on, so that none of them reads a label.
+    model = families.clustering_aae(
+        num_clusters=4, balance_weight=1.0, input_noise=0.1, consistency_weight=1.0,
+        virtual_adversarial_weight=1.0,
+    )
     model.compile(jit_compile=False)  # XLA: no bearing here, and slow to compile
     model.fit(x, epochs=1, verbose=0)
     return [w.numpy() for w in model.weights]
@@ -112,8 +116,42 @@ def test_the_balance_term_spreads_the_images_over_the_clusters():
     assert -1e-6 < metrics["balance_loss"] < 0.2 * np.log(8)
 
 
+def test_virtual_adversarial_training_makes_y_hold_near_each_image():
+    (x, _), _ = kl.data.load_dataset("digits")
+    sensitivity = {}
+    for weight in (0.0, 3.0):
+        keras.utils.set_random_seed(0)  # the same initial weights for both
+        model = families.clustering_aae(
+            num_clusters=8, units=(64,), balance_weight=1.0,
+            virtual_adversarial_weight=weight, virtual_adversarial_radius=1.0,
+        )
+        model.compile(**{role: keras.optimizers.Adam(1e-3, beta_1=0.5)
+                         for role in model.optimizer_roles()})
+        history = model.fit(x, batch_size=64, epochs=3, verbose=0).history
+        assert ("virtual_adversarial_loss" in history) == bool(weight)
+        # How far y moves under the step that moves it most, whether or not fit
+        # learnt against it: KL(y(x) || y(x + r)), r of norm 1.
+        sensitivity[weight] = float(keras.ops.mean(
+            model.virtual_adversarial_loss(model.virtual_adversarial_view(x[:512]))
+        ))
+    assert sensitivity[3.0] < 0.5 * sensitivity[0.0], sensitivity
+
+
+def test_virtual_adversarial_view_reads_batch_statistics_and_moves_no_state(images):
+    model = families.clustering_aae(num_clusters=4, batch_norm=True)
+    model.compile(jit_compile=False)
+    model.fit(images, batch_size=8, epochs=1, verbose=0)
+    before = [v.numpy() for v in model.encoder.non_trainable_variables]
+    y, _ = model.virtual_adversarial_view(images)
+    for a, b in zip(before, model.encoder.non_trainable_variables):
+        np.testing.assert_array_equal(a, b.numpy())
+    # The batch's own statistics, as a training pass reads y, not the moving averages.
+    np.testing.assert_allclose(y, model.encoder(images, training=True)[0], atol=1e-5)
+    assert np.abs(y - model.encoder(images, training=False)[0]).max() > 1e-3
+
+
 def test_semi_supervised_options_are_refused():
-    for option in ({"consistency_weight": 1.0}, {"conditional_discriminator": True},
+    for option in ({"teacher_decay": 0.9}, {"conditional_discriminator": True},
                    {"unsupervised_rows": "unlabelled"}, {"num_classes": 10}):
         (key,) = option
         with pytest.raises(ValueError, match=f"^{key}: the clustering AAE has no"):
@@ -123,13 +161,15 @@ def test_semi_supervised_options_are_refused():
 def test_saved_model_round_trip(images, tmp_path):
     # Batch normalisation too: its moving statistics come back with the weights.
     model = families.clustering_aae(
-        num_clusters=5, input_noise=0.1, batch_norm=True, balance_weight=0.5
+        num_clusters=5, input_noise=0.1, batch_norm=True, balance_weight=0.5,
+        consistency_weight=2.0, virtual_adversarial_weight=0.3,
     )
     model.compile()
     model.fit(images, batch_size=16, epochs=1, verbose=0)
     loaded = assert_saved_model_round_trip(model, images, tmp_path)
     assert loaded.num_clusters == 5 and loaded.input_noise == 0.1
-    assert loaded.balance_weight == 0.5
+    assert loaded.balance_weight == 0.5 and loaded.consistency_weight == 2.0
+    assert loaded.virtual_adversarial_weight == 0.3
     assert loaded.compiled and loaded.category_discriminator_optimizer.iterations.numpy() == 2
     loaded.fit(images, batch_size=16, epochs=1, verbose=0)
 

@@ -12,9 +12,8 @@ from keras_latent.models.multi_optimizer_model import Loss
 
 # The semi-supervised AAE's options that need labels or a supervised phase.
 SEMI_SUPERVISED_ONLY = (
-    "num_classes", "unsupervised_rows", "conditional_discriminator", "consistency_weight",
-    "consistency_rampup", "teacher_decay", "virtual_adversarial_weight",
-    "virtual_adversarial_radius",
+    "num_classes", "unsupervised_rows", "conditional_discriminator", "consistency_rampup",
+    "teacher_decay",
 )
 
 
@@ -39,7 +38,9 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
        the encoder's loss adds that times `losses.cluster_balance_loss`, which
        spreads each batch over the clusters (not in the paper: D_cat judges
        one y at a time, so a y that is one-hot passes whichever cluster it
-       names, and clusters can go unused).
+       names, and clusters can go unused); with `consistency_weight` or
+       `virtual_adversarial_weight`, their terms too, which make y hold under
+       small changes of the image (not in the paper either).
 
     `fit(x)` takes images alone: it refuses a `y`, and leaves a dataset's labels
     unread (with a warning). `predict(x)` returns
@@ -64,6 +65,19 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         balance_weight: float >= 0. Weight of the balance term in the
             encoder's regularisation loss (above; logged as `balance_loss`).
             Defaults to 0, the paper's model.
+        consistency_weight: float >= 0. Adds to the encoder's regularisation
+            loss this weight times the squared distance between y and y for a
+            fresh view of the image (its own input noise, and the encoder's
+            shifts, rotations and dropout when it has them), the second view
+            held fixed: the semi-supervised AAE's consistency term, over
+            unlabelled images alone. Defaults to 0 (off).
+        virtual_adversarial_weight: float >= 0. Adds to the encoder's
+            regularisation loss this weight times `KL(y(x) || y(x + r))`, r of
+            norm `virtual_adversarial_radius` the step that moves y most
+            (virtual adversarial training, as in IMSAT, Hu et al. 2017); y read
+            as `classify_inputs` says. Defaults to 0 (off).
+        virtual_adversarial_radius: float > 0. The L2 norm of r over each
+            image's pixels. Defaults to 2.0.
         seed: int or None. Seed of the model's random draws.
         **kwargs: passed to `keras.Model` (`name`, `dtype`).
 
@@ -140,18 +154,25 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
     def train_step(self, batch):
         x = keras.utils.unpack_x_y_sample_weight(batch)[0]  # a dataset's labels stay out
         self.update("autoencoder_optimizer", self.reconstruction_loss, x, None)
-        self.update("generator_optimizer", self.regularization_loss, x, None)
+        # The consistency target's and the adversarial view's passes stay off the tape.
+        target = self.consistency_target(x) if self.consistency_weight else None
+        view = self.virtual_adversarial_view(x) if self.virtual_adversarial_weight else None
+        self.update("generator_optimizer", self.regularization_loss, x, None, target, view)
         return self.results()
 
-    def regularization_loss(self, x, labels):
-        """The semi-supervised AAE's regularisation, plus `balance_weight` times
-        the balance term of the batch's y."""
+    def regularization_loss(self, x, labels, target=None, view=None):
+        """The semi-supervised AAE's regularisation, plus the terms that are on:
+        `balance_weight` times the balance term of the batch's y, the
+        consistency term against `target` and virtual adversarial training's
+        for `view`."""
         loss = super().regularization_loss(x, labels)
-        if not self.balance_weight:
-            return loss
-        balance = losses.cluster_balance_loss(loss.outputs)
-        return Loss([loss.values, self.balance_weight * balance], [loss.weights, None],
-                    {**loss.metrics, "balance_loss": balance})
+        terms, metrics = self.unlabelled_terms(loss.outputs, target, view)
+        if self.balance_weight:
+            balance = losses.cluster_balance_loss(loss.outputs)
+            terms.insert(0, self.balance_weight * balance)
+            metrics["balance_loss"] = balance
+        return Loss([loss.values, *terms], [loss.weights] + [None] * len(terms),
+                    {**loss.metrics, **metrics})
 
     def test_step(self, batch):
         x = keras.utils.unpack_x_y_sample_weight(batch)[0]
@@ -161,6 +182,26 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         y, _ = self.encoder(x, training=False)
         self.track("balance_loss", losses.cluster_balance_loss(y))
         return self.results()
+
+    def classify_inputs(self, x):
+        """y for images `x` as virtual adversarial training reads them: the
+        encoder in training mode, so batch normalisation normalises by the
+        batch's own statistics (as Miyato et al.'s code does), with every state
+        it would move (moving averages, random layers' seeds) left as it is.
+
+        Read with the moving averages instead, the encoder learns to hold y
+        still under them alone: every test image falls in one cluster while
+        the training batches spread over all of them (docs/aae_guide.md).
+        Random layers draw alike for `x` and `x + r` within a step.
+        """
+        encoder = self.encoder
+        (y, _), _ = encoder.stateless_call(
+            [v.value for v in encoder.trainable_variables],
+            [v.value for v in encoder.non_trainable_variables],
+            x,
+            training=True,
+        )
+        return y
 
     def clusters(self, x, batch_size=256):
         """The cluster of each image `x`: the argmax of q(y | x), ints `(N,)`."""

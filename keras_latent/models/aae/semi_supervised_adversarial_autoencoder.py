@@ -338,19 +338,24 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         training's for `view` when given."""
         y, _ = self.encoder(self.noisy(x) if training else x, training=training)
         values, weights = losses.masked_cross_entropy(labels, y), losses.labelled(labels)
-        terms, term_weights = [values], [weights]
-        metrics = {"supervised_loss": (values, weights)}
+        terms, metrics = self.unlabelled_terms(y, target, view)
+        return Loss([values, *terms], [weights] + [None] * len(terms),
+                    {"supervised_loss": (values, weights), **metrics})
+
+    def unlabelled_terms(self, y, target=None, view=None):
+        """The terms that need no label, each over every row and each when its
+        input is given: the consistency term of y against `target`, virtual
+        adversarial training's for `view`. Returns `(weighted terms, metrics)`."""
+        terms, metrics = [], {}
         if target is not None:
             consistency = losses.consistency_loss(y, target)
             terms.append(self.current_consistency_weight() * consistency)
-            term_weights.append(None)
             metrics["consistency_loss"] = consistency
         if view is not None:
             adversarial = self.virtual_adversarial_loss(view)
             terms.append(self.virtual_adversarial_weight * adversarial)
-            term_weights.append(None)
             metrics["virtual_adversarial_loss"] = adversarial
-        return Loss(terms, term_weights, metrics)
+        return terms, metrics
 
     def consistency_target(self, x):
         """y for a fresh view of `x` (its own noise, shifts and dropout): the
