@@ -135,6 +135,16 @@ SETTINGS = {  # article 000's recipe
     # Weight of the balance term (not the paper's: log K - H(mean y over the batch)
     # in the encoder's regularisation); 0: the paper's model.
     "balance_weight_clustering": 0.0,
+    # Terms of the encoder's regularisation that make y hold under small changes
+    # of the image (none of them the paper's; 0: off): random shifts (pixels) and
+    # rotations (degrees) of the encoder's input, a consistency term between two
+    # views of each image (its weight), virtual adversarial training (its weight and
+    # L2 radius).
+    "random_shift_clustering": 0.0,
+    "random_rotation_clustering": 0.0,
+    "consistency_weight_clustering": 0.0,
+    "virtual_adversarial_weight_clustering": 0.0,
+    "virtual_adversarial_radius_clustering": 2.0,
     "validation_size_clustering": 10000,
     # Which parts run (any of them, in this order) and with which label counts.
     "parts": ["unsupervised", "supervised", "semi_supervised"],
@@ -171,6 +181,16 @@ RECIPES = {
         "parts": ["clustering"],
         "balance_weight_clustering": 1.0,
         "adversarial_learning_rate_clustering": 2e-4,
+    },
+    # `clustering_balanced` with y held alike for two augmented views of each image:
+    # part 3's shifts, rotations and consistency weight.
+    "clustering_invariant": {
+        "parts": ["clustering"],
+        "balance_weight_clustering": 1.0,
+        "adversarial_learning_rate_clustering": 2e-4,
+        "random_shift_clustering": 2.0,
+        "random_rotation_clustering": 15.0,
+        "consistency_weight_clustering": 3.0,
     },
 }
 # Settings that only choose which models a run trains (not in the models' stamps).
@@ -318,6 +338,8 @@ def build_clustering(settings, image_shape, num_clusters, seed):
     model = kl.ClusteringAdversarialAutoencoder(
         kl.build_encoder(
             image_shape, dim, units, num_classes=num_clusters,
+            random_shift=settings["random_shift_clustering"],
+            random_rotation=settings["random_rotation_clustering"],
             batch_norm=settings["batch_norm_clustering"], seed=seed,
         ),
         kl.build_decoder(image_shape, dim, units, num_classes=num_clusters),
@@ -328,6 +350,9 @@ def build_clustering(settings, image_shape, num_clusters, seed):
         reconstruction=settings["reconstruction_semi_supervised"],
         input_noise=settings["input_noise_clustering"],
         balance_weight=settings["balance_weight_clustering"],
+        consistency_weight=settings["consistency_weight_clustering"],
+        virtual_adversarial_weight=settings["virtual_adversarial_weight_clustering"],
+        virtual_adversarial_radius=settings["virtual_adversarial_radius_clustering"],
         seed=seed,
     )
     adversarial = settings["adversarial_learning_rate_clustering"]
