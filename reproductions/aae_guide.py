@@ -46,6 +46,9 @@ Recipes (`--recipe NAME`; `--set KEY=VALUE` changes one setting on top):
 - `clustering`: part 4 alone (the paper's clustering, not in the article).
 - `clustering_balanced`: part 4 with a term that spreads each batch over the
   clusters (not in the paper) and the regularisation at the reconstruction's rate.
+- `clustering_invariant`: `clustering_balanced` with random shifts and rotations of
+  the encoder's input and a consistency term between two such views of each image
+  (not in the paper).
 
 Details, results and what was tried: docs/aae_guide.md
 
