@@ -85,7 +85,8 @@ def semi_supervised_aae(
 
 
 def clustering_aae(
-    latent_dim=2, units=(32,), num_clusters=16, image_shape=IMAGE, batch_norm=False, **options
+    latent_dim=2, units=(32,), num_clusters=16, image_shape=IMAGE, batch_norm=False,
+    random_shift=0.0, **options
 ):
     """The semi-supervised AAE's networks without labels: y clusters (Makhzani et al. 2015)."""
     import keras_latent as kl
@@ -93,7 +94,8 @@ def clustering_aae(
     options.setdefault("seed", 0)
     return kl.ClusteringAdversarialAutoencoder(
         kl.build_encoder(
-            image_shape, latent_dim, units, num_classes=num_clusters, batch_norm=batch_norm
+            image_shape, latent_dim, units, num_classes=num_clusters, batch_norm=batch_norm,
+            random_shift=random_shift, seed=0,
         ),
         kl.build_decoder(image_shape, latent_dim, units, num_classes=num_clusters),
         kl.build_code_discriminator(latent_dim, units),

@@ -125,8 +125,8 @@ def test_virtual_adversarial_training_makes_y_hold_near_each_image():
             num_clusters=8, units=(64,), balance_weight=1.0,
             virtual_adversarial_weight=weight, virtual_adversarial_radius=1.0,
         )
-        model.compile(**{role: keras.optimizers.Adam(1e-3, beta_1=0.5)
-                         for role in model.optimizer_roles()})
+        model.compile(jit_compile=False, **{role: keras.optimizers.Adam(1e-3, beta_1=0.5)
+                                            for role in model.optimizer_roles()})
         history = model.fit(x, batch_size=64, epochs=3, verbose=0).history
         assert ("virtual_adversarial_loss" in history) == bool(weight)
         # How far y moves under the step that moves it most, whether or not fit
@@ -138,20 +138,46 @@ def test_virtual_adversarial_training_makes_y_hold_near_each_image():
 
 
 def test_virtual_adversarial_view_reads_batch_statistics_and_moves_no_state(images):
-    model = families.clustering_aae(num_clusters=4, batch_norm=True)
+    model = families.clustering_aae(num_clusters=4, batch_norm=True, random_shift=2.0)
     model.compile(jit_compile=False)
     model.fit(images, batch_size=8, epochs=1, verbose=0)
     before = [v.numpy() for v in model.encoder.non_trainable_variables]
-    y, _ = model.virtual_adversarial_view(images)
+    y, _, state = model.virtual_adversarial_view(images)
     for a, b in zip(before, model.encoder.non_trainable_variables):
         np.testing.assert_array_equal(a, b.numpy())
-    # The batch's own statistics, as a training pass reads y, not the moving averages.
+    # The batch's own statistics and shifts, as a training pass reads y, not the
+    # moving averages.
     np.testing.assert_allclose(y, model.encoder(images, training=True)[0], atol=1e-5)
     assert np.abs(y - model.encoder(images, training=False)[0]).max() > 1e-3
+    # The pass above moved the encoder's state (its averages and the shifts' seed):
+    # the term still reads x + r in the view's state, under the view's shifts, so
+    # with r = 0 it is 0.
+    zero = model.virtual_adversarial_loss((y, images, state))
+    np.testing.assert_allclose(zero, 0.0, atol=1e-5)
+    moved = model.virtual_adversarial_loss(
+        (y, images, [v.value for v in model.encoder.non_trainable_variables])
+    )
+    assert float(np.max(moved)) > 1e-3
+
+
+def test_evaluate_leaves_the_encoder_state_as_it_was(images):
+    # The consistency metric's two training passes move batch normalisation's
+    # averages and the shifts' seeds; evaluating must not.
+    model = families.clustering_aae(
+        num_clusters=4, batch_norm=True, random_shift=2.0, consistency_weight=1.0
+    )
+    model.compile(jit_compile=False)
+    model.fit(images, batch_size=8, epochs=1, verbose=0)
+    before = [v.numpy() for v in model.encoder.non_trainable_variables]
+    metrics = model.evaluate(images, batch_size=8, verbose=0, return_dict=True)
+    assert metrics["consistency_loss"] > 0
+    for a, b in zip(before, model.encoder.non_trainable_variables):
+        np.testing.assert_array_equal(a, b.numpy())
 
 
 def test_semi_supervised_options_are_refused():
-    for option in ({"teacher_decay": 0.9}, {"conditional_discriminator": True},
+    for option in ({"teacher_decay": 0.9}, {"consistency_rampup": 100},
+                   {"conditional_discriminator": True},
                    {"unsupervised_rows": "unlabelled"}, {"num_classes": 10}):
         (key,) = option
         with pytest.raises(ValueError, match=f"^{key}: the clustering AAE has no"):
@@ -162,14 +188,14 @@ def test_saved_model_round_trip(images, tmp_path):
     # Batch normalisation too: its moving statistics come back with the weights.
     model = families.clustering_aae(
         num_clusters=5, input_noise=0.1, batch_norm=True, balance_weight=0.5,
-        consistency_weight=2.0, virtual_adversarial_weight=0.3,
+        consistency_weight=2.0, virtual_adversarial_weight=0.3, virtual_adversarial_radius=1.5,
     )
     model.compile()
     model.fit(images, batch_size=16, epochs=1, verbose=0)
     loaded = assert_saved_model_round_trip(model, images, tmp_path)
     assert loaded.num_clusters == 5 and loaded.input_noise == 0.1
     assert loaded.balance_weight == 0.5 and loaded.consistency_weight == 2.0
-    assert loaded.virtual_adversarial_weight == 0.3
+    assert loaded.virtual_adversarial_weight == 0.3 and loaded.virtual_adversarial_radius == 1.5
     assert loaded.compiled and loaded.category_discriminator_optimizer.iterations.numpy() == 2
     loaded.fit(images, batch_size=16, epochs=1, verbose=0)
 

@@ -1,12 +1,14 @@
 """The clustering AAE: the semi-supervised AAE's networks, trained without labels."""
 
 import keras
+from keras import ops
 
 from keras_latent import losses
 from keras_latent.checks import check_count, check_number
 from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (
     SemiSupervisedAdversarialAutoencoder,
 )
+from keras_latent.models.classifier_terms import virtual_adversarial_view
 from keras_latent.models.multi_optimizer_model import Loss
 
 
@@ -75,7 +77,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
             regularisation loss this weight times `KL(y(x) || y(x + r))`, r of
             norm `virtual_adversarial_radius` the step that moves y most
             (virtual adversarial training, as in IMSAT, Hu et al. 2017); y read
-            as `classify_inputs` says. Defaults to 0 (off).
+            as `virtual_adversarial_view` says. Defaults to 0 (off).
         virtual_adversarial_radius: float > 0. The L2 norm of r over each
             image's pixels. Defaults to 2.0.
         seed: int or None. Seed of the model's random draws.
@@ -97,7 +99,9 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
     (359,)
 
     Reference:
-        Makhzani et al. 2015, sec. 6 (unsupervised clustering), table 3, fig. 9.
+        Makhzani et al. 2015, sec. 6 (unsupervised clustering), table 3, fig. 9;
+        the consistency term: Laine & Aila 2017; virtual adversarial training:
+        Miyato et al. 2018, and Hu et al. 2017 (IMSAT) for clustering.
     """
 
     takes_y = False
@@ -113,6 +117,9 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         reconstruction="mse",
         input_noise=0.0,
         balance_weight=0.0,
+        consistency_weight=0.0,
+        virtual_adversarial_weight=0.0,
+        virtual_adversarial_radius=2.0,
         seed=None,
         **kwargs,
     ):
@@ -135,6 +142,9 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
             prior=prior,
             reconstruction=reconstruction,
             input_noise=input_noise,
+            consistency_weight=consistency_weight,
+            virtual_adversarial_weight=virtual_adversarial_weight,
+            virtual_adversarial_radius=virtual_adversarial_radius,
             seed=seed,
             **kwargs,
         )
@@ -154,9 +164,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
     def train_step(self, batch):
         x = keras.utils.unpack_x_y_sample_weight(batch)[0]  # a dataset's labels stay out
         self.update("autoencoder_optimizer", self.reconstruction_loss, x, None)
-        # The consistency target's and the adversarial view's passes stay off the tape.
-        target = self.consistency_target(x) if self.consistency_weight else None
-        view = self.virtual_adversarial_view(x) if self.virtual_adversarial_weight else None
+        target, view = self.unlabelled_inputs(x)
         self.update("generator_optimizer", self.regularization_loss, x, None, target, view)
         return self.results()
 
@@ -183,23 +191,37 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         self.track("balance_loss", losses.cluster_balance_loss(y))
         return self.results()
 
-    def classify_inputs(self, x):
-        """y for images `x` as virtual adversarial training reads them: the
-        encoder in training mode, so batch normalisation normalises by the
-        batch's own statistics (as Miyato et al.'s code does), with every state
-        it would move (moving averages, random layers' seeds) left as it is.
+    def virtual_adversarial_view(self, x):
+        """`(y, x + r, state)` for virtual adversarial training, y read as a
+        training pass reads it (`training_pass_y`) in the encoder's present
+        `state`, which the term's own pass of `x + r` reads again.
 
-        Read with the moving averages instead, the encoder learns to hold y
-        still under them alone: every test image falls in one cluster while
+        Read with batch normalisation's moving averages instead, as the
+        semi-supervised AAE reads it, the encoder learns to hold y still under
+        the averages alone: all but a few test images fall in one cluster while
         the training batches spread over all of them (docs/aae_guide.md).
-        Random layers draw alike for `x` and `x + r` within a step.
         """
+        state = [ops.copy(v.value) for v in self.encoder.non_trainable_variables]
+        direction = self.normal_images(ops.shape(x)[0], dtype=x.dtype)
+        y, moved = virtual_adversarial_view(
+            lambda images: self.training_pass_y(images, state), x, direction,
+            self.virtual_adversarial_radius,
+        )
+        return y, moved, state
+
+    def virtual_adversarial_loss(self, view):
+        """Per-example `KL(y(x) || y(x + r))` for a `virtual_adversarial_view`."""
+        target, moved, state = view
+        return losses.categorical_kl(target, self.training_pass_y(moved, state))
+
+    def training_pass_y(self, x, state):
+        """y for images `x` from the encoder in training mode with its
+        non-trainable `state` (batch normalisation on the batch's own statistics,
+        as Miyato et al.'s code reads it; random layers drawing from `state`'s
+        seeds), moving none of the encoder's variables."""
         encoder = self.encoder
         (y, _), _ = encoder.stateless_call(
-            [v.value for v in encoder.trainable_variables],
-            [v.value for v in encoder.non_trainable_variables],
-            x,
-            training=True,
+            [v.value for v in encoder.trainable_variables], state, x, training=True
         )
         return y
 

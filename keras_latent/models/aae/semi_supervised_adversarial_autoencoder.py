@@ -260,9 +260,7 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
     def supervised_step(self, x, labels):
         """The supervised phase: the y head's update (`supervised_loss`), then the
         teacher's, after the step's last update of the encoder."""
-        # The consistency target's and the adversarial view's passes stay off the tape.
-        target = self.consistency_target(x) if self.consistency_weight else None
-        view = self.virtual_adversarial_view(x) if self.virtual_adversarial_weight else None
+        target, view = self.unlabelled_inputs(x)
         self.update("supervised_optimizer", self.supervised_loss, x, labels, target, view)
         if self.teacher:
             self.teacher.update()
@@ -342,6 +340,13 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         return Loss([values, *terms], [weights] + [None] * len(terms),
                     {"supervised_loss": (values, weights), **metrics})
 
+    def unlabelled_inputs(self, x):
+        """`(target, view)` of `unlabelled_terms` for images `x`, None where the
+        term is off; computed before the update, so their passes stay off its tape."""
+        target = self.consistency_target(x) if self.consistency_weight else None
+        view = self.virtual_adversarial_view(x) if self.virtual_adversarial_weight else None
+        return target, view
+
     def unlabelled_terms(self, y, target=None, view=None):
         """The terms that need no label, each over every row and each when its
         input is given: the consistency term of y against `target`, virtual
@@ -409,11 +414,17 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
             supervised = self.supervised_loss(x, labels, training=False)
             self.track("supervised_loss", *supervised.metrics["supervised_loss"])
         if self.consistency_weight:  # between two training views, as in fit
+            # Training passes move the encoder's state (batch normalisation's
+            # averages, random layers' seeds); evaluating puts it back.
+            state = self.encoder.non_trainable_variables
+            kept = [ops.copy(v.value) for v in state]
             view, _ = self.encoder(self.noisy(x), training=True)
             self.track(
                 "consistency_loss",
                 losses.consistency_loss(view, self.consistency_target(x)),
             )
+            for variable, value in zip(state, kept):
+                variable.assign(value)
         if self.virtual_adversarial_weight:
             self.track(
                 "virtual_adversarial_loss",
