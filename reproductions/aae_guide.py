@@ -141,11 +141,12 @@ SETTINGS = {  # article 000's recipe
     # Terms of the encoder's regularisation that make y hold under small changes
     # of the image (none of them the paper's; 0: off): random shifts (pixels) and
     # rotations (degrees) of the encoder's input, a consistency term between two
-    # views of each image (its weight), virtual adversarial training (its weight and
-    # L2 radius).
+    # views of each image (its weight, and a mean teacher's decay for its target),
+    # virtual adversarial training (its weight and L2 radius).
     "random_shift_clustering": 0.0,
     "random_rotation_clustering": 0.0,
     "consistency_weight_clustering": 0.0,
+    "teacher_decay_clustering": 0.0,
     "virtual_adversarial_weight_clustering": 0.0,
     "virtual_adversarial_radius_clustering": 2.0,
     "validation_size_clustering": 10000,
@@ -354,6 +355,7 @@ def build_clustering(settings, image_shape, num_clusters, seed):
         input_noise=settings["input_noise_clustering"],
         balance_weight=settings["balance_weight_clustering"],
         consistency_weight=settings["consistency_weight_clustering"],
+        teacher_decay=settings["teacher_decay_clustering"],
         virtual_adversarial_weight=settings["virtual_adversarial_weight_clustering"],
         virtual_adversarial_radius=settings["virtual_adversarial_radius_clustering"],
         seed=seed,

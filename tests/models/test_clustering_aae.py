@@ -176,7 +176,7 @@ def test_evaluate_leaves_the_encoder_state_as_it_was(images):
 
 
 def test_semi_supervised_options_are_refused():
-    for option in ({"teacher_decay": 0.9}, {"consistency_rampup": 100},
+    for option in ({"consistency_rampup": 100},
                    {"conditional_discriminator": True},
                    {"unsupervised_rows": "unlabelled"}, {"num_classes": 10}):
         (key,) = option
@@ -184,17 +184,40 @@ def test_semi_supervised_options_are_refused():
             families.clustering_aae(**option)
 
 
+def test_teacher_averages_the_encoder_after_each_step_and_clusters(images):
+    model = families.clustering_aae(
+        num_clusters=4, random_shift=2.0, consistency_weight=1.0, teacher_decay=0.5
+    )
+    model.compile(jit_compile=False)
+    x = images[:16]
+    model.train_on_batch(x)
+    before = [v.numpy() for v in model.teacher_variables]
+    model.train_on_batch(x)
+    after = [v.numpy() for v in model.encoder.trainable_variables]
+    for teacher, old, new in zip(model.teacher_variables, before, after):
+        np.testing.assert_allclose(teacher.numpy(), 0.5 * old + 0.5 * new, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(before[0], after[0])
+    # The clusters are the teacher's: zero its weights and y is uniform.
+    for teacher in model.teacher_variables:
+        teacher.assign(np.zeros(teacher.shape, "float32"))
+    np.testing.assert_allclose(model.classify(x), 0.25, rtol=1e-6)
+    with pytest.raises(ValueError, match="teacher_decay: the teacher gives the consistency"):
+        families.clustering_aae(teacher_decay=0.9)
+
+
 def test_saved_model_round_trip(images, tmp_path):
     # Batch normalisation too: its moving statistics come back with the weights.
     model = families.clustering_aae(
         num_clusters=5, input_noise=0.1, batch_norm=True, balance_weight=0.5,
-        consistency_weight=2.0, virtual_adversarial_weight=0.3, virtual_adversarial_radius=1.5,
+        consistency_weight=2.0, teacher_decay=0.9, virtual_adversarial_weight=0.3,
+        virtual_adversarial_radius=1.5,
     )
     model.compile()
     model.fit(images, batch_size=16, epochs=1, verbose=0)
     loaded = assert_saved_model_round_trip(model, images, tmp_path)
     assert loaded.num_clusters == 5 and loaded.input_noise == 0.1
     assert loaded.balance_weight == 0.5 and loaded.consistency_weight == 2.0
+    assert loaded.teacher_decay == 0.9
     assert loaded.virtual_adversarial_weight == 0.3 and loaded.virtual_adversarial_radius == 1.5
     assert loaded.compiled and loaded.category_discriminator_optimizer.iterations.numpy() == 2
     loaded.fit(images, batch_size=16, epochs=1, verbose=0)

@@ -15,7 +15,6 @@ from keras_latent.models.multi_optimizer_model import Loss
 # The semi-supervised AAE's options that need labels or a supervised phase.
 SEMI_SUPERVISED_ONLY = (
     "num_classes", "unsupervised_rows", "conditional_discriminator", "consistency_rampup",
-    "teacher_decay",
 )
 
 
@@ -73,6 +72,12 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
             shifts, rotations and dropout when it has them), the second view
             held fixed: the semi-supervised AAE's consistency term, over
             unlabelled images alone. Defaults to 0 (off).
+        teacher_decay: float in [0, 1). When above 0, the consistency term's
+            target comes from a mean teacher, the encoder with a running
+            average of its weights, updated after each step's last update of
+            the encoder; `predict`, `classify` and `clusters` then read the
+            teacher (see `SemiSupervisedAdversarialAutoencoder`). Needs
+            `consistency_weight` > 0. Defaults to 0 (off).
         virtual_adversarial_weight: float >= 0. Adds to the encoder's
             regularisation loss this weight times `KL(y(x) || y(x + r))`, r of
             norm `virtual_adversarial_radius` the step that moves y most
@@ -118,6 +123,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         input_noise=0.0,
         balance_weight=0.0,
         consistency_weight=0.0,
+        teacher_decay=0.0,
         virtual_adversarial_weight=0.0,
         virtual_adversarial_radius=2.0,
         seed=None,
@@ -143,6 +149,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
             reconstruction=reconstruction,
             input_noise=input_noise,
             consistency_weight=consistency_weight,
+            teacher_decay=teacher_decay,
             virtual_adversarial_weight=virtual_adversarial_weight,
             virtual_adversarial_radius=virtual_adversarial_radius,
             seed=seed,
@@ -166,6 +173,8 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         self.update("autoencoder_optimizer", self.reconstruction_loss, x, None)
         target, view = self.unlabelled_inputs(x)
         self.update("generator_optimizer", self.regularization_loss, x, None, target, view)
+        if self.teacher:
+            self.teacher.update()
         return self.results()
 
     def regularization_loss(self, x, labels, target=None, view=None):
