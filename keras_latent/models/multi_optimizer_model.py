@@ -81,6 +81,17 @@ class Loss(NamedTuple):
     metrics: dict = None
     outputs: object = None
 
+    def plus(self, terms, metrics=None):
+        """This loss with per-example `terms` added, each averaged over every
+        row, and `metrics` tracked beside its own."""
+        values, weights = self.values, self.weights
+        if not isinstance(values, (list, tuple)):
+            values, weights = [values], [weights]
+        elif weights is None:
+            weights = [None] * len(values)
+        return Loss([*values, *terms], [*weights] + [None] * len(terms),
+                    {**(self.metrics or {}), **(metrics or {})}, self.outputs)
+
 
 class MultiOptimizerModel(CheckedInputs):
     """A `keras.Model` of several networks, each updated by its own optimizer.

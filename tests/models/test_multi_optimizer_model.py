@@ -122,6 +122,23 @@ def test_update_is_a_step_down_the_global_mean(small_images):
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="weights: expected a list of 2"):
         model.update("decoder_optimizer", terms, weights)
+    # plus: the same two terms, the every-row one added to the weighted loss.
+    with tf.GradientTape() as tape:
+        values = error()
+        total = 3.0 * keras.ops.mean(values) + keras.ops.sum(values * weights) / 4.0
+    expected = [v.numpy() - g.numpy() for v, g in zip(variables, tape.gradient(total, variables))]
+
+    def plus():
+        values = error()
+        return Loss(values, weights, {"encoder_loss": values}, outputs="y").plus(
+            [3.0 * values], {"decoder_loss": values})
+
+    loss = plus()
+    assert loss.weights == [weights, None] and set(loss.metrics) == {"encoder_loss", "decoder_loss"}
+    assert loss.outputs == "y" and Loss([values, values]).plus([values]).weights == [None] * 3
+    model.update("decoder_optimizer", plus)
+    for want, v in zip(expected, variables):
+        np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
 
 
 def test_compile_errors_name_the_roles():

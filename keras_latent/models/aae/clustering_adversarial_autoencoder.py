@@ -9,7 +9,6 @@ from keras_latent.models.aae.semi_supervised_adversarial_autoencoder import (
     SemiSupervisedAdversarialAutoencoder,
 )
 from keras_latent.models.classifier_terms import virtual_adversarial_view
-from keras_latent.models.multi_optimizer_model import Loss
 
 
 # The semi-supervised AAE's options that need labels or a supervised phase.
@@ -188,8 +187,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
             balance = losses.cluster_balance_loss(loss.outputs)
             terms.insert(0, self.balance_weight * balance)
             metrics["balance_loss"] = balance
-        return Loss([loss.values, *terms], [loss.weights] + [None] * len(terms),
-                    {**loss.metrics, **metrics})
+        return loss.plus(terms, metrics)
 
     def test_step(self, batch):
         x = keras.utils.unpack_x_y_sample_weight(batch)[0]

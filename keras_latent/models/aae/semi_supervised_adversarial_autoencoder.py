@@ -337,8 +337,8 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         y, _ = self.encoder(self.noisy(x) if training else x, training=training)
         values, weights = losses.masked_cross_entropy(labels, y), losses.labelled(labels)
         terms, metrics = self.unlabelled_terms(y, target, view)
-        return Loss([values, *terms], [weights] + [None] * len(terms),
-                    {"supervised_loss": (values, weights), **metrics})
+        loss = Loss(values, weights, {"supervised_loss": (values, weights)})
+        return loss.plus(terms, metrics)
 
     def unlabelled_inputs(self, x):
         """`(target, view)` of `unlabelled_terms` for images `x`, None where the
