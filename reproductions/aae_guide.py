@@ -49,6 +49,8 @@ Recipes (`--recipe NAME`; `--set KEY=VALUE` changes one setting on top):
 - `clustering_invariant`: `clustering_balanced` with random shifts and rotations of
   the encoder's input and a consistency term between two such views of each image
   (not in the paper).
+- `clustering_strong`: `clustering_invariant` with the consistency and balance
+  terms at 10 and 3.
 
 Details, results and what was tried: docs/aae_guide.md
 
@@ -195,6 +197,17 @@ RECIPES = {
         "random_shift_clustering": 2.0,
         "random_rotation_clustering": 15.0,
         "consistency_weight_clustering": 3.0,
+    },
+    # `clustering_invariant` with both terms stronger, the one set against the
+    # other: consistency 10 (alone it merges clusters) and balance 3 (alone it
+    # cuts through the digits).
+    "clustering_strong": {
+        "parts": ["clustering"],
+        "balance_weight_clustering": 3.0,
+        "adversarial_learning_rate_clustering": 2e-4,
+        "random_shift_clustering": 2.0,
+        "random_rotation_clustering": 15.0,
+        "consistency_weight_clustering": 10.0,
     },
 }
 # Settings that only choose which models a run trains (not in the models' stamps).
