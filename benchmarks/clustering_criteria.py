@@ -25,14 +25,21 @@ def criteria(model, x, batch_size=500):
     """`(consistency, balance, reconstruction)` of a clustering AAE on images `x`."""
     from keras import ops
 
+    if model.teacher:
+        raise ValueError(
+            "model: expected a clustering AAE without a mean teacher (its clusters are "
+            "the teacher's, and these measures read the encoder)."
+        )
     encoder = model.encoder
     trainable = [v.value for v in encoder.trainable_variables]
+    # The encoder's own state, carried from pass to pass (its random layers draw
+    # afresh each time) and never written back.
+    state = [ops.copy(v.value) for v in encoder.non_trainable_variables]
     consistency, reconstruction = [], []
     for start in range(0, len(x), batch_size):
         batch = x[start:start + batch_size]
-        state = [ops.copy(v.value) for v in encoder.non_trainable_variables]
         (first, _), state = encoder.stateless_call(trainable, state, batch, training=True)
-        (second, _), _ = encoder.stateless_call(trainable, state, batch, training=True)
+        (second, _), state = encoder.stateless_call(trainable, state, batch, training=True)
         consistency.append(ops.mean(ops.sum((first - second) ** 2, axis=1)))
         y, z = encoder(batch, training=False)
         reconstruction.append(ops.mean((model.decoder([y, z], training=False) - batch) ** 2))

@@ -84,13 +84,21 @@ class Loss(NamedTuple):
     def plus(self, terms, metrics=None):
         """This loss with per-example `terms` added, each averaged over every
         row, and `metrics` tracked beside its own."""
-        values, weights = self.values, self.weights
+        values, weights, metrics = self.values, self.weights, metrics or {}
         if not isinstance(values, (list, tuple)):
             values, weights = [values], [weights]
         elif weights is None:
             weights = [None] * len(values)
+        elif not isinstance(weights, (list, tuple)):
+            raise ValueError(
+                "weights: expected None or one entry per term of a list of values; got "
+                f"{type(weights).__name__}."
+            )
+        shared = set(metrics) & set(self.metrics or {})
+        if shared:
+            raise ValueError(f"metrics: {sorted(shared)} are tracked already.")
         return Loss([*values, *terms], [*weights] + [None] * len(terms),
-                    {**(self.metrics or {}), **(metrics or {})}, self.outputs)
+                    {**(self.metrics or {}), **metrics}, self.outputs)
 
 
 class MultiOptimizerModel(CheckedInputs):

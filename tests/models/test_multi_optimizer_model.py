@@ -122,7 +122,19 @@ def test_update_is_a_step_down_the_global_mean(small_images):
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="weights: expected a list of 2"):
         model.update("decoder_optimizer", terms, weights)
-    # plus: the same two terms, the every-row one added to the weighted loss.
+
+
+def test_loss_plus_adds_every_row_terms_to_a_weighted_loss(small_images):
+    model = toy()
+    model.compile(encoder_optimizer=keras.optimizers.SGD(1.0),
+                  decoder_optimizer=keras.optimizers.SGD(1.0))
+    x = tf.constant(small_images[:8])
+    variables = model.decoder.trainable_variables
+    weights = tf.constant([1.0, 0.0] * 4)
+
+    def error():
+        return losses.reconstruction_loss(x, model.call(x, training=True), "mse")
+
     with tf.GradientTape() as tape:
         values = error()
         total = 3.0 * keras.ops.mean(values) + keras.ops.sum(values * weights) / 4.0
@@ -135,10 +147,17 @@ def test_update_is_a_step_down_the_global_mean(small_images):
 
     loss = plus()
     assert loss.weights == [weights, None] and set(loss.metrics) == {"encoder_loss", "decoder_loss"}
-    assert loss.outputs == "y" and Loss([values, values]).plus([values]).weights == [None] * 3
+    assert loss.outputs == "y"
     model.update("decoder_optimizer", plus)
     for want, v in zip(expected, variables):
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-7)
+    # A list of terms keeps its weights, one each.
+    assert Loss([values, values]).plus([values]).weights == [None] * 3
+    assert Loss([values, values], [weights, None]).plus([values]).weights == [weights, None, None]
+    with pytest.raises(ValueError, match="weights: expected None or one entry per term"):
+        Loss([values, values], weights).plus([values])
+    with pytest.raises(ValueError, match=r"metrics: \['encoder_loss'\] are tracked already"):
+        loss.plus([values], {"encoder_loss": values})
 
 
 def test_compile_errors_name_the_roles():
