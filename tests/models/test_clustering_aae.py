@@ -242,3 +242,18 @@ def test_clusters_are_used_and_follow_the_digits(mnist_subset):
     names = evaluation.cluster_labels(model.classify(x[:1000]), y[:1000])
     error = evaluation.clustering_error(model.classify(xt), yt, names)
     assert error < 0.8  # one cluster for all: about 0.9
+
+
+def test_unlabelled_criteria_read_the_encoder_and_leave_its_state(images):
+    from benchmarks import clustering_criteria
+
+    model = families.clustering_aae(num_clusters=4, batch_norm=True, random_shift=2.0)
+    before = [v.numpy() for v in model.encoder.non_trainable_variables]
+    consistency, balance, reconstruction = clustering_criteria.criteria(model, images, batch_size=8)
+    assert consistency > 0  # two shifted views differ
+    assert 0 <= balance <= np.log(4) and reconstruction > 0
+    for a, b in zip(before, model.encoder.non_trainable_variables):
+        np.testing.assert_array_equal(a, b.numpy())
+    teacher = families.clustering_aae(num_clusters=4, consistency_weight=1.0, teacher_decay=0.9)
+    with pytest.raises(ValueError, match="model: expected a clustering AAE without a mean teacher"):
+        clustering_criteria.criteria(teacher, images)
