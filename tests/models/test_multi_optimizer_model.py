@@ -89,16 +89,19 @@ def test_toy_model_trains_and_each_role_moves_only_its_network(small_images):
         assert not any(after[id(v)] for v in other.trainable_variables), role
 
 
-def test_update_is_a_step_down_the_global_mean(small_images):
-    """The per-example shares give the gradient of the plain batch mean."""
+def sgd_toy(images):
+    """`(model, its decoder's variables, per-example error of 8 images)`, SGD(1)."""
     model = toy()
     model.compile(encoder_optimizer=keras.optimizers.SGD(1.0),
                   decoder_optimizer=keras.optimizers.SGD(1.0))
-    x = tf.constant(small_images[:8])
-    variables = model.decoder.trainable_variables
+    x = tf.constant(images[:8])
+    return model, model.decoder.trainable_variables, lambda: losses.reconstruction_loss(
+        x, model(x), "mse")
 
-    def error():
-        return losses.reconstruction_loss(x, model(x), "mse")
+
+def test_update_is_a_step_down_the_global_mean(small_images):
+    """The per-example shares give the gradient of the plain batch mean."""
+    model, variables, error = sgd_toy(small_images)
 
     with tf.GradientTape() as tape:
         mean = keras.ops.mean(error())
@@ -125,15 +128,8 @@ def test_update_is_a_step_down_the_global_mean(small_images):
 
 
 def test_loss_plus_adds_every_row_terms_to_a_weighted_loss(small_images):
-    model = toy()
-    model.compile(encoder_optimizer=keras.optimizers.SGD(1.0),
-                  decoder_optimizer=keras.optimizers.SGD(1.0))
-    x = tf.constant(small_images[:8])
-    variables = model.decoder.trainable_variables
+    model, variables, error = sgd_toy(small_images)
     weights = tf.constant([1.0, 0.0] * 4)
-
-    def error():
-        return losses.reconstruction_loss(x, model.call(x, training=True), "mse")
 
     with tf.GradientTape() as tape:
         values = error()
