@@ -172,8 +172,7 @@ class ClusteringAdversarialAutoencoder(SemiSupervisedAdversarialAutoencoder):
         self.update("autoencoder_optimizer", self.reconstruction_loss, x, None)
         target, view = self.unlabelled_inputs(x)
         self.update("generator_optimizer", self.regularization_loss, x, None, target, view)
-        if self.teacher:
-            self.teacher.update()
+        self.update_teacher()
         return self.results()
 
     def regularization_loss(self, x, labels, target=None, view=None):

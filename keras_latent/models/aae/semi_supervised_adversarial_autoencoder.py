@@ -262,6 +262,11 @@ class SemiSupervisedAdversarialAutoencoder(AutoencoderMethods, MultiOptimizerMod
         teacher's, after the step's last update of the encoder."""
         target, view = self.unlabelled_inputs(x)
         self.update("supervised_optimizer", self.supervised_loss, x, labels, target, view)
+        self.update_teacher()
+
+    def update_teacher(self):
+        """Moves the mean teacher (when there is one) toward the encoder: call
+        after a step's last update of the encoder."""
         if self.teacher:
             self.teacher.update()
 
