@@ -411,6 +411,10 @@ def conditional(**kwargs):
     return supervised(conditional_discriminator=True, **kwargs)
 
 
+def conditional_joint(**kwargs):  # article 000's one update, the label in D too
+    return conditional(schedule="joint", **kwargs)
+
+
 def semi_conditional(**kwargs):
     return semi_supervised(conditional_discriminator=True, **kwargs)
 
@@ -425,7 +429,7 @@ def semi_teacher(**kwargs):  # with virtual adversarial training too
 
 @pytest.mark.parametrize(
     "make",
-    [supervised, conditional, label_regularized, partly_labelled, semi_supervised,
+    [supervised, conditional, conditional_joint, label_regularized, partly_labelled, semi_supervised,
      semi_conditional, semi_consistent, semi_teacher],
 )
 def test_saved_variants_round_trip(make, images, labels, tmp_path):
