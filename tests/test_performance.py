@@ -77,11 +77,16 @@ def test_convolutional_models_skip_xla_without_a_gpu():
     assert model.jit_compile is True
 
 
+def conditional_aae():  # the one-hot label beside the 16-bit code in D's input
+    return families.supervised_aae(conditional_discriminator=True, schedule="joint")
+
+
+@pytest.mark.parametrize("make", [small_aae, conditional_aae])
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-def test_mixed_precision_computes_in_16_bits_with_float32_weights(images, policy):
+def test_mixed_precision_computes_in_16_bits_with_float32_weights(images, policy, make):
     keras.mixed_precision.set_global_policy(policy)
     try:
-        model = small_aae()
+        model = make()
         model.compile()
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -93,6 +98,7 @@ def test_mixed_precision_computes_in_16_bits_with_float32_weights(images, policy
         optimizer = getattr(model, role)
         assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) == scaled
     before = model.encoder.get_weights()
-    history = model.fit(images, batch_size=8, epochs=1, verbose=0).history
+    labels = np.arange(len(images)) % 10 if model.takes_y else None
+    history = model.fit(images, labels, batch_size=8, epochs=1, verbose=0).history
     assert all(np.isfinite(v).all() for v in history.values())
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.encoder.get_weights()))
