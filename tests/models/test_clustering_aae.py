@@ -254,6 +254,9 @@ def test_unlabelled_criteria_read_the_encoder_and_leave_its_state(images):
     assert 0 <= balance <= np.log(4) and reconstruction > 0
     for a, b in zip(before, model.encoder.non_trainable_variables):
         np.testing.assert_array_equal(a, b.numpy())
+    log_q = clustering_criteria.exact_log_probabilities(model, images)
+    assert log_q.dtype == np.float64
+    np.testing.assert_allclose(np.exp(log_q), model.classify(images), atol=1e-5)
     teacher = families.clustering_aae(num_clusters=4, consistency_weight=1.0, teacher_decay=0.9)
     with pytest.raises(ValueError, match="model: expected a clustering AAE without a mean teacher"):
         clustering_criteria.criteria(teacher, images)
