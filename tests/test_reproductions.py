@@ -129,8 +129,8 @@ def test_aae_guide_clustering_quick(recipe, tmp_path):
     assert names == {"clustering_16.png", "clustering_curve.png", "metrics.json"}
     record = read_metrics(tmp_path)
     assert record["recipe"] == recipe and set(record["metrics"]) == {"clustering"}
-    for key, value in aae_guide.RECIPES[recipe].items():
-        assert record["settings"][key] == value
+    for key, value in {**aae_guide.RECIPES[recipe], **aae_guide.QUICK}.items():
+        assert record["settings"][key] == value  # --quick's lengths over the recipe's
     clusters = record["metrics"]["clustering"]["16"]
     (run,) = clusters["runs"]  # --quick: one run of 16 clusters
     assert clusters["test_error_mean"] == run["test_error"] and clusters["test_error_std"] == 0
