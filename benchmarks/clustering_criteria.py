@@ -27,15 +27,19 @@ import argparse
 import numpy as np
 
 
-def criteria(model, x, batch_size=500):
-    """`(consistency, balance, reconstruction)` of a clustering AAE on images `x`."""
-    from keras import ops
-
+def _check_no_teacher(model):
     if model.teacher:
         raise ValueError(
             "model: expected a clustering AAE without a mean teacher (its clusters are "
             "the teacher's, and these measures read the encoder)."
         )
+
+
+def criteria(model, x, batch_size=500):
+    """`(consistency, balance, reconstruction)` of a clustering AAE on images `x`."""
+    from keras import ops
+
+    _check_no_teacher(model)
     encoder = model.encoder
     trainable = [v.value for v in encoder.trainable_variables]
     # The encoder's own state, carried from pass to pass (its random layers draw
@@ -60,6 +64,7 @@ def exact_log_probabilities(model, x, batch_size=500):
     at 1.0."""
     import keras
 
+    _check_no_teacher(model)
     head = next((layer for layer in model.encoder.layers if layer.name == "y"), None)
     if not isinstance(head, keras.layers.Dense) or head.activation is not keras.activations.softmax:
         raise ValueError(
@@ -68,9 +73,13 @@ def exact_log_probabilities(model, x, batch_size=500):
         )
     features = keras.Model(model.encoder.inputs, head.input)
     h = np.asarray(features.predict(x, batch_size=batch_size, verbose=0), "float64")
-    kernel, bias = (np.asarray(w, "float64") for w in head.get_weights())
-    logits = h @ kernel + bias
-    return logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    kernel, *bias = (np.asarray(w, "float64") for w in head.get_weights())
+    logits = h @ kernel + (bias[0] if bias else 0.0)
+    # log q_k = -log(1 + sum_{j != k} exp(l_j - l_k)): near q_k = 1 this keeps the
+    # tiny differences that `logits - logsumexp(logits)` rounds to 0.
+    gaps = logits[:, None, :] - logits[:, :, None]
+    gaps[:, np.arange(logits.shape[1]), np.arange(logits.shape[1])] = -np.inf
+    return -np.logaddexp(0.0, np.logaddexp.reduce(gaps, axis=2))
 
 
 def main(argv=None):

@@ -254,9 +254,31 @@ def test_unlabelled_criteria_read_the_encoder_and_leave_its_state(images):
     assert 0 <= balance <= np.log(4) and reconstruction > 0
     for a, b in zip(before, model.encoder.non_trainable_variables):
         np.testing.assert_array_equal(a, b.numpy())
+    teacher = families.clustering_aae(num_clusters=4, consistency_weight=1.0, teacher_decay=0.9)
+    for measure in (clustering_criteria.criteria, clustering_criteria.exact_log_probabilities):
+        with pytest.raises(ValueError, match="model: expected a clustering AAE without a mean teacher"):
+            measure(teacher, images)
+
+
+def test_exact_ranking_orders_images_that_tie_in_float32(images):
+    from benchmarks import clustering_criteria
+
+    model = families.clustering_aae(num_clusters=4)
+    head = model.encoder.get_layer("y")
+    kernel, bias = head.get_weights()
+    head.set_weights([30 * kernel, np.array([5.0, 0.0, -5.0, 1.0], "float32")])
     log_q = clustering_criteria.exact_log_probabilities(model, images)
     assert log_q.dtype == np.float64
-    np.testing.assert_allclose(np.exp(log_q), model.classify(images), atol=1e-5)
-    teacher = families.clustering_aae(num_clusters=4, consistency_weight=1.0, teacher_decay=0.9)
-    with pytest.raises(ValueError, match="model: expected a clustering AAE without a mean teacher"):
-        clustering_criteria.criteria(teacher, images)
+    q = model.classify(images)
+    assert q.max(axis=1).min() < 0.9  # some images are not saturated
+    np.testing.assert_allclose(np.exp(log_q), q, atol=1e-6)
+    np.testing.assert_array_equal(log_q.argmax(axis=1), q.argmax(axis=1))
+    # Saturated: in float32 several images reach the top of their cluster;
+    # their float64 log q still differ.
+    cluster = np.argmax(np.sum(q == q.max(axis=0), axis=0))
+    tied = q[:, cluster] == q[:, cluster].max()
+    assert tied.sum() > 1 and len(np.unique(log_q[tied, cluster])) == tied.sum()
+    plain = families.clustering_aae(num_clusters=4)
+    plain.encoder.get_layer("y").activation = None
+    with pytest.raises(ValueError, match="y head is a Dense layer"):
+        clustering_criteria.exact_log_probabilities(plain, images)
