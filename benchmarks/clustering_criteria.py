@@ -14,9 +14,9 @@ measures it) and, on the held-out validation images without their labels:
 
 It also prints the test error with each cluster named by its surest validation
 image ranked exactly, by float64 log q(y | x) from the y head's logits. In
-float32, q saturates: several validation images reach 1.0 for one cluster, and
-the first of them in the data's order names it, as the part measures it; the
-table counts the clusters where two or more images tie at the top.
+float32, q saturates: several validation images share a cluster's largest q,
+and the first of them in the data's order names it, as the part measures it;
+the table counts the clusters where two or more images tie at the top.
 
     python benchmarks/clustering_criteria.py --data-dir ../shared/data/mnist \\
         figures_run/checkpoints/clustering_16_*.keras
@@ -60,8 +60,8 @@ def criteria(model, x, batch_size=500):
 
 def exact_log_probabilities(model, x, batch_size=500):
     """float64 log q(y | x) of images `x` from the logits of the encoder's softmax
-    head `y` (a `Dense` layer, as `build_encoder` makes it), where float32 q ties
-    at 1.0."""
+    head `y` (a `Dense` layer, as `build_encoder` makes it): it orders images
+    whose float32 q ties."""
     import keras
 
     _check_no_teacher(model)
