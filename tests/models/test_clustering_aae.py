@@ -263,6 +263,7 @@ def test_unlabelled_criteria_read_the_encoder_and_leave_its_state(images):
 def test_exact_ranking_orders_images_that_tie_in_float32(images):
     from benchmarks import clustering_criteria
 
+    keras.utils.set_random_seed(0)  # some initial weights saturate every image
     model = families.clustering_aae(num_clusters=4)
     head = model.encoder.get_layer("y")
     kernel, bias = head.get_weights()
@@ -271,7 +272,8 @@ def test_exact_ranking_orders_images_that_tie_in_float32(images):
     assert log_q.dtype == np.float64
     q = model.classify(images)
     assert q.max(axis=1).min() < 0.9  # some images are not saturated
-    np.testing.assert_allclose(np.exp(log_q), q, atol=1e-6)
+    # classify's float32 softmax of logits this large is good to about 1e-5.
+    np.testing.assert_allclose(np.exp(log_q), q, rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(log_q.argmax(axis=1), q.argmax(axis=1))
     # Saturated: in float32 several images reach the top of their cluster;
     # their float64 log q still differ.
