@@ -14,6 +14,7 @@ Example:
 True
 """
 
+import itertools
 import os
 
 import numpy as np
@@ -252,7 +253,8 @@ def curves(series, levels=None, xlabel=None, ylabel=None, title=None, log_y=Fals
     Args:
         series: dict `{label: (steps, values)}`, one line each.
         levels: dict `{label: value}` or None. A dashed line each (e.g. a paper's
-            figure), in the colour of the series whose label it starts with.
+            figure), in the colour of the series whose label it starts with;
+            grey otherwise, each grey line dashed another way.
         xlabel, ylabel, title: str or None.
         log_y: bool. A logarithmic value axis. Defaults to False.
 
@@ -268,11 +270,16 @@ def curves(series, levels=None, xlabel=None, ylabel=None, title=None, log_y=Fals
     for label, (steps, values) in series.items():
         (line,) = ax.plot(steps, values, marker="o", ms=3, label=label)
         colours[label] = line.get_color()
+    grey_styles = itertools.cycle(["--", ":", "-."])
     for label, value in (levels or {}).items():
         if value is None:
             continue
-        colour = next((c for name, c in colours.items() if label.startswith(name)), "grey")
-        ax.axhline(value, ls="--", lw=1, color=colour, label=label)
+        colour = next((c for name, c in colours.items() if label.startswith(name)), None)
+        if colour is None:
+            colour, style = "grey", next(grey_styles)
+        else:
+            style = "--"
+        ax.axhline(value, ls=style, lw=1, color=colour, label=label)
     if log_y:
         ax.set_yscale("log")
         # Errors in percent read better as 4, 6 than as 4 x 10^0; LogFormatter

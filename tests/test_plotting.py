@@ -30,3 +30,16 @@ def test_tile_places_images_in_rows():
     assert out.shape == (5, 8, 1)
     assert out[0, 0, 0] == 0 and out[0, 3, 0] == 1 and out[3, 0, 0] == 3
     assert out[3, 6, 0] == -1  # the empty sixth cell keeps the fill
+
+
+def test_levels_take_their_series_colour_or_a_grey_of_their_own():
+    fig = plotting.curves(
+        {"16 clusters, run 1": ([1, 2], [9.0, 8.0]), "100 labels": ([1, 2], [5.0, 4.0])},
+        {"16 clusters, paper": 9.55, "30 clusters, paper": 4.10, "100 labels, paper": 1.9},
+    )
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    assert lines["100 labels, paper"].get_color() == lines["100 labels"].get_color()
+    greys = [lines[f"{k} clusters, paper"] for k in (16, 30)]
+    assert [line.get_color() for line in greys] == ["grey", "grey"]
+    # Two grey levels a legend can tell apart.
+    assert greys[0].get_linestyle() != greys[1].get_linestyle()
