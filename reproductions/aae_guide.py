@@ -36,8 +36,8 @@ Departures of the default recipe from the article:
 - Part 4: article 000's networks and Adam (the paper: 3000-unit layers, SGD with
   momentum) with batch normalisation in the encoder (without it y can stay in one
   cluster), the regularisation phase at 10x the reconstruction's rate (the
-  paper's ratio); 15 epochs over 50,000 images (`clustering_strong`: 30; the paper
-  trains far longer).
+  paper's ratio); 15 epochs over 50,000 images (`clustering_strong` and
+  `clustering_vat`: 30; the paper trains far longer).
 
 Recipes (`--recipe NAME`; `--set KEY=VALUE` changes one setting on top):
 - `article` (default): article 000's recipe.
@@ -52,6 +52,8 @@ Recipes (`--recipe NAME`; `--set KEY=VALUE` changes one setting on top):
   (not in the paper).
 - `clustering_strong`: `clustering_invariant` with the consistency and balance
   terms at 10 and 3, trained for 30 epochs (15,000 steps a model).
+- `clustering_vat`: `clustering_strong` with virtual adversarial training
+  (Miyato et al. 2018, as IMSAT uses it for clustering) and the balance term at 5.
 
 Details, results and what was tried: docs/aae_guide.md
 
@@ -211,6 +213,20 @@ RECIPES = {
         "random_shift_clustering": 2.0,
         "random_rotation_clustering": 15.0,
         "consistency_weight_clustering": 10,
+        "epochs_clustering": 30,
+    },
+    # `clustering_strong` with y also held still against the small change of the
+    # image that moves it most (IMSAT's virtual adversarial training, part 3's
+    # weight and radius), and the balance weight at 5 so that every one of 30
+    # clusters is used. Ints, as for `clustering_strong`.
+    "clustering_vat": {
+        "parts": ["clustering"],
+        "balance_weight_clustering": 5,
+        "adversarial_learning_rate_clustering": 2e-4,
+        "random_shift_clustering": 2.0,
+        "random_rotation_clustering": 15.0,
+        "consistency_weight_clustering": 10,
+        "virtual_adversarial_weight_clustering": 1,
         "epochs_clustering": 30,
     },
 }

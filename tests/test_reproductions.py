@@ -119,7 +119,7 @@ def test_aae_guide_quick(tmp_path):
 @pytest.mark.parametrize(
     "recipe",
     [pytest.param("clustering", marks=pytest.mark.mnist), "clustering_balanced",
-     "clustering_invariant", "clustering_strong"],
+     "clustering_invariant", "clustering_strong", "clustering_vat"],
 )
 def test_aae_guide_clustering_quick(recipe, tmp_path):
     from reproductions import aae_guide
