@@ -254,7 +254,8 @@ def curves(series, levels=None, xlabel=None, ylabel=None, title=None, log_y=Fals
         series: dict `{label: (steps, values)}`, one line each.
         levels: dict `{label: value}` or None. A dashed line each (e.g. a paper's
             figure), in the colour of the series whose label it starts with;
-            grey otherwise, each grey line dashed another way.
+            grey otherwise, dashed in turn "--", ":", "-." so that a legend tells
+            up to three grey lines apart.
         xlabel, ylabel, title: str or None.
         log_y: bool. A logarithmic value axis. Defaults to False.
 

@@ -217,8 +217,8 @@ RECIPES = {
     },
     # `clustering_strong` with y also held still against the small change of the
     # image that moves it most (IMSAT's virtual adversarial training, part 3's
-    # weight and radius), and the balance weight at 5 so that every one of 30
-    # clusters is used. Ints, as for `clustering_strong`.
+    # weight and radius), and the balance weight at 5, which leaves fewer of 30
+    # clusters empty. Ints, as for `clustering_strong`.
     "clustering_vat": {
         "parts": ["clustering"],
         "balance_weight_clustering": 5,

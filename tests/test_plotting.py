@@ -39,6 +39,7 @@ def test_levels_take_their_series_colour_or_a_grey_of_their_own():
     )
     lines = {line.get_label(): line for line in fig.axes[0].lines}
     assert lines["100 labels, paper"].get_color() == lines["100 labels"].get_color()
+    assert lines["100 labels, paper"].get_linestyle() == "--"
     greys = [lines[f"{k} clusters, paper"] for k in (16, 30)]
     assert [line.get_color() for line in greys] == ["grey", "grey"]
     # Two grey levels a legend can tell apart.
