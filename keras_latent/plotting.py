@@ -276,11 +276,8 @@ def curves(series, levels=None, xlabel=None, ylabel=None, title=None, log_y=Fals
         if value is None:
             continue
         colour = next((c for name, c in colours.items() if label.startswith(name)), None)
-        if colour is None:
-            colour, style = "grey", next(grey_styles)
-        else:
-            style = "--"
-        ax.axhline(value, ls=style, lw=1, color=colour, label=label)
+        style = "--" if colour else next(grey_styles)
+        ax.axhline(value, ls=style, lw=1, color=colour or "grey", label=label)
     if log_y:
         ax.set_yscale("log")
         # Errors in percent read better as 4, 6 than as 4 x 10^0; LogFormatter
